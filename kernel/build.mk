@@ -1,0 +1,25 @@
+# kernel/build.mk — the portable core and the hosted platform as one static
+# library (libphantom.a) for hosted programs, and the same core compiled with
+# the kernel's freestanding flags (core-freestanding) so no Linux-ism creeps in.
+
+HOSTED_SRCS := $(sort $(wildcard kernel/hosted/*.c))
+HOSTED_OBJS := $(patsubst %.c,$(BUILD)/hosted/obj/%.o,$(CORE_SRCS) $(HOSTED_SRCS))
+HOSTED_LIB  := $(BUILD)/hosted/libphantom.a
+
+$(BUILD)/hosted/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(HOSTED_LIB): $(HOSTED_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+# The core with the kernel's flags; libc headers come from kernel/libc.
+CORE_KOBJS := $(patsubst %.c,$(BUILD)/kernel/core/%.o,$(CORE_SRCS))
+
+$(BUILD)/kernel/core/%.o: %.c
+	@mkdir -p $(@D)
+	$(KERNEL_CC) $(KERNEL_CFLAGS) -Wall -Wextra -Werror -Ikernel/include -c $< -o $@
+
+core-freestanding: $(CORE_KOBJS)

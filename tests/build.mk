@@ -1,0 +1,30 @@
+# tests/build.mk — unit tests (tests/unit/NAME_test.c, one program each, linked
+# with libphantom.a), benchmark parts (tests/bench/NAME_bench.c) and the shell
+# tests (tests/*/NAME_test.sh). Other build.mk files add their own commands to
+# TESTS, LONG_TESTS and BENCH_PARTS.
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+TESTS     += $(UNIT_BINS)
+TEST_DEPS += $(UNIT_BINS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(HOSTED_LIB)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -Itests/lib $< $(HOSTED_LIB) $(HOST_LDLIBS) -o $@
+
+# Benchmarks: tests/bench/NAME_bench.c becomes part NAME unless a build.mk
+# already defines BENCH_CMD_NAME with its own rule.
+BENCH_LIB  := $(BUILD)/tests/bench/bench_report.o
+BENCH_SRCS := $(sort $(wildcard tests/bench/*_bench.c))
+BENCH_BINS := $(patsubst tests/bench/%_bench.c,$(BUILD)/tests/bench/%_bench,$(BENCH_SRCS))
+BENCH_DEPS += $(BENCH_BINS)
+$(foreach b,$(BENCH_SRCS),$(eval BENCH_PARTS += $(notdir $(b:_bench.c=)))\
+	$(eval BENCH_CMD_$(notdir $(b:_bench.c=)) ?= $(BUILD)/tests/bench/$(notdir $(b:.c=))))
+
+$(BENCH_LIB): tests/bench/bench_report.c tests/bench/bench_report.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/bench/%_bench: tests/bench/%_bench.c $(BENCH_LIB) $(HOSTED_LIB)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -Itests/lib -Itests/bench $< $(BENCH_LIB) $(HOSTED_LIB) $(HOST_LDLIBS) -lm -o $@
