@@ -20,6 +20,6 @@ CORE_KOBJS := $(patsubst %.c,$(BUILD)/kernel/core/%.o,$(CORE_SRCS))
 
 $(BUILD)/kernel/core/%.o: %.c
 	@mkdir -p $(@D)
-	$(KERNEL_CC) $(KERNEL_CFLAGS) -Wall -Wextra -Werror -Ikernel/include -c $< -o $@
+	$(KERNEL_CC) $(KERNEL_CFLAGS) $(THIRD_PARTY_KINC) -Wall -Wextra -Werror -Ikernel/include -c $< -o $@
 
 core-freestanding: $(CORE_KOBJS)

@@ -79,11 +79,16 @@ struct plat_ops {
 
 	/* Arena address space. reserve maps [PLAT_ARENA_BASE, +size) with no
 	 * access and no backing touched; protect changes page access; discard
-	 * drops a range's contents (it reads back as zeros). */
+	 * drops a range's contents (it reads back as zeros). page_fill copies
+	 * one page of src into the arena page at addr and then gives it prot,
+	 * atomically as other threads see it: they fault until it is complete
+	 * (lazy page-in). mem_protect, mem_discard and page_fill are safe to
+	 * call from the fault handler. */
 	int (*arena_reserve)(uint64_t size, void **base);
 	int (*arena_release)(void);
 	int (*mem_protect)(void *addr, size_t len, enum plat_prot prot);
 	int (*mem_discard)(void *addr, size_t len);
+	int (*page_fill)(void *addr, const void *src, enum plat_prot prot);
 	int (*set_fault_handler)(plat_fault_fn fn, void *ctx);
 
 	/* Threads, locks, condition variables. cond_wait_until takes an
@@ -151,6 +156,7 @@ static inline int plat_arena_reserve(uint64_t size, void **base) { return plat_a
 static inline int plat_arena_release(void) { return plat_active->arena_release(); }
 static inline int plat_mem_protect(void *a, size_t n, enum plat_prot p) { return plat_active->mem_protect(a, n, p); }
 static inline int plat_mem_discard(void *a, size_t n) { return plat_active->mem_discard(a, n); }
+static inline int plat_page_fill(void *a, const void *src, enum plat_prot p) { return plat_active->page_fill(a, src, p); }
 static inline int plat_set_fault_handler(plat_fault_fn fn, void *ctx) { return plat_active->set_fault_handler(fn, ctx); }
 
 static inline int plat_thread_create(plat_thread **t, plat_thread_fn fn, void *arg, const char *name) { return plat_active->thread_create(t, fn, arg, name); }
