@@ -10,7 +10,7 @@ TEST_DEPS += $(UNIT_BINS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(HOSTED_LIB)
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) -Itests/lib $< $(HOSTED_LIB) $(HOST_LDLIBS) -o $@
+	$(HOST_CC) $(HOST_CFLAGS) -Itests/lib -Ikernel/hosted $< $(HOSTED_LIB) $(HOST_LDLIBS) -o $@
 
 # Benchmarks: tests/bench/NAME_bench.c becomes part NAME unless a build.mk
 # already defines BENCH_CMD_NAME with its own rule.
@@ -27,4 +27,4 @@ $(BENCH_LIB): tests/bench/bench_report.c tests/bench/bench_report.h
 
 $(BUILD)/tests/bench/%_bench: tests/bench/%_bench.c $(BENCH_LIB) $(HOSTED_LIB)
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) -Itests/lib -Itests/bench $< $(BENCH_LIB) $(HOSTED_LIB) $(HOST_LDLIBS) -lm -o $@
+	$(HOST_CC) $(HOST_CFLAGS) -Itests/lib -Ikernel/hosted -Itests/bench $< $(BENCH_LIB) $(HOSTED_LIB) $(HOST_LDLIBS) -lm -o $@

@@ -1,6 +1,7 @@
 /* plat.c — installs the active platform and builds the boundary's small
  * conveniences (formatted console output, panic, error messages) on top of its
  * ops table. Compiled into both the hosted and the bare-metal build. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -25,7 +26,7 @@ static const char *const err_messages[] = {
 const char *err_str(int code)
 {
 	if (code < 0)
-		code = -code;
+		code = code == INT_MIN ? ERR_COUNT_ : -code;
 	if (code >= ERR_COUNT_)
 		return "unknown error";
 	return err_messages[code];
