@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "hosted.h"
 
 const struct plat_ops plat_hosted_ops = {
@@ -65,6 +67,8 @@ int plat_hosted_init(void)
 	int rc = hosted_altstack_push();
 	if (rc == 0)
 		rc = hosted_fault_install();
+	if (rc == 0 && sodium_init() < 0)
+		rc = -ERR_IO;   /* picks libsodium's fastest implementations */
 	if (rc == 0)
 		rc = plat_install(&plat_hosted_ops);
 	return rc;

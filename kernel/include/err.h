@@ -22,7 +22,8 @@
 	X(RANGE,       "out of range")                                 \
 	X(CORRUPT,     "data is corrupt (checksum or format mismatch)") \
 	X(VERSION,     "incompatible format version")                  \
-	X(BUSY,        "resource busy")
+	X(BUSY,        "resource busy")                                \
+	X(NOSPC,       "no space left on device")
 
 enum err_code {
 #define ERR_ENUM_(name, msg) ERR_##name,

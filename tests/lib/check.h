@@ -40,10 +40,13 @@ static char check_why_[512];
 		}                                                           \
 	} while (0)
 
-/* Compare two integers, showing both on failure. */
+/* Compare two integers (each evaluated once), showing both on failure. */
 #define CHECK_EQ(a, b)                                                      \
-	CHECKF((long long)(a) == (long long)(b), "%s == %s: %lld != %lld",  \
-	       #a, #b, (long long)(a), (long long)(b))
+	do {                                                                \
+		long long ca_ = (long long)(a), cb_ = (long long)(b);       \
+		CHECKF(ca_ == cb_, "%s == %s: %lld != %lld", #a, #b, ca_,   \
+		       cb_);                                                \
+	} while (0)
 
 #define RUN(name)                                                           \
 	do {                                                                \

@@ -1,0 +1,208 @@
+/* store_super.c — the store's superblocks (encode, decode, validate), the
+ * block checksum, block I/O with error context, and pst_store_format().
+ * Superblock byte layout: docs/store-format.md, "Superblock". */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "store_int.h"
+
+/* BLAKE2b-128 over the block number and the block, truncated to 64 bits:
+ * binding the number catches a block read from (or written to) the wrong
+ * place even when its bytes are a valid block of the same store. */
+uint64_t pst_store_sum(uint64_t blk, const void *data)
+{
+	crypto_generichash_state st;
+	uint8_t no[8], h[16];
+	pst_put64(no, blk);
+	crypto_generichash_init(&st, NULL, 0, sizeof h);
+	crypto_generichash_update(&st, no, sizeof no);
+	crypto_generichash_update(&st, data, PST_BLK);
+	crypto_generichash_final(&st, h, sizeof h);
+	return pst_get64(h);
+}
+
+uint32_t pst_store_levels(uint64_t arena_pages)
+{
+	uint32_t l = 1;
+	uint64_t span = PST_FANOUT;
+	while (span < arena_pages && l < PST_MAX_LEVELS) {
+		span <<= PST_FANOUT_BITS;
+		l++;
+	}
+	return l;
+}
+
+int pst_store_seterr(struct pst_store *s, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof s->err, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int pst_store_io(struct pst_store *s, bool wr, uint64_t b, void *buf)
+{
+	int rc = wr ? plat_blk_write(s->blk, b * PST_BLK, buf, PST_BLK)
+		    : plat_blk_read(s->blk, b * PST_BLK, buf, PST_BLK);
+	if (rc < 0)
+		return pst_store_seterr(s, rc, "%s: %s of block %llu failed: %s",
+					s->blk->name ? s->blk->name : "store",
+					wr ? "write" : "read",
+					(unsigned long long)b, err_str(rc));
+	return 0;
+}
+
+int pst_store_flush(struct pst_store *s, const char *what)
+{
+	int rc = plat_blk_flush(s->blk);
+	if (rc < 0)
+		return pst_store_seterr(s, rc, "%s: flush of %s failed: %s",
+					s->blk->name ? s->blk->name : "store",
+					what, err_str(rc));
+	return 0;
+}
+
+void pst_store_sb_encode(const struct pst_sb *sb, uint8_t *img)
+{
+	memset(img, 0, PST_BLK);
+	memcpy(img, PST_SB_MAGIC, 8);
+	pst_put32(img + 8, PST_SB_VERSION);
+	pst_put32(img + 12, PST_BLK);
+	pst_put32(img + 16, sb->slot);
+	pst_put32(img + 20, sb->levels);
+	pst_put64(img + 24, sb->epoch);
+	pst_put64(img + 32, sb->prev_epoch);
+	pst_put64(img + 40, sb->arena_pages);
+	pst_put64(img + 48, sb->dev_blocks);
+	pst_put64(img + 56, sb->root.blk);
+	pst_put64(img + 64, sb->root.sum);
+	pst_put64(img + 72, sb->used_blocks);
+	pst_put32(img + 80, sb->meta_len);
+	memcpy(img + PST_SB_META_OFF, sb->meta, sb->meta_len);
+	crypto_generichash(img + PST_SB_SUM_OFF, 32, img, PST_SB_SUM_OFF, NULL, 0);
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
+}
+
+/* Validates one slot's bytes. -ERR_NOENT for an all-zero (never written or
+ * wiped) slot, -ERR_VERSION, -ERR_CORRUPT otherwise; why names the check. */
+int pst_store_sb_decode(const uint8_t *img, uint32_t slot, uint64_t dev_size,
+			struct pst_sb *sb, char *why, size_t whylen)
+{
+	uint8_t h[32];
+	if (all_zero(img, PST_BLK)) {
+		snprintf(why, whylen, "superblock %u (block %u) is empty", slot, slot);
+		return -ERR_NOENT;
+	}
+	if (memcmp(img, PST_SB_MAGIC, 8) != 0) {
+		snprintf(why, whylen, "superblock %u (block %u): bad magic", slot, slot);
+		return -ERR_CORRUPT;
+	}
+	crypto_generichash(h, 32, img, PST_SB_SUM_OFF, NULL, 0);
+	if (memcmp(h, img + PST_SB_SUM_OFF, 32) != 0) {
+		snprintf(why, whylen, "superblock %u (block %u): BLAKE2b checksum "
+			 "mismatch (torn or damaged)", slot, slot);
+		return -ERR_CORRUPT;
+	}
+	if (pst_get32(img + 8) != PST_SB_VERSION) {
+		snprintf(why, whylen, "superblock %u: format version %u, this build "
+			 "reads %u", slot, pst_get32(img + 8), PST_SB_VERSION);
+		return -ERR_VERSION;
+	}
+	memset(sb, 0, sizeof *sb);
+	sb->slot = pst_get32(img + 16);
+	sb->levels = pst_get32(img + 20);
+	sb->epoch = pst_get64(img + 24);
+	sb->prev_epoch = pst_get64(img + 32);
+	sb->arena_pages = pst_get64(img + 40);
+	sb->dev_blocks = pst_get64(img + 48);
+	sb->root.blk = pst_get64(img + 56);
+	sb->root.sum = pst_get64(img + 64);
+	sb->used_blocks = pst_get64(img + 72);
+	sb->meta_len = pst_get32(img + 80);
+	const char *bad = NULL;
+	if (pst_get32(img + 12) != PST_BLK)
+		bad = "block size is not 4096";
+	else if (sb->slot != slot)
+		bad = "slot field names the other slot (misdirected write)";
+	else if (sb->arena_pages == 0 ||
+		 sb->arena_pages > PLAT_ARENA_MAX / PLAT_PAGE_SIZE)
+		bad = "arena size out of range";
+	else if (sb->levels != pst_store_levels(sb->arena_pages))
+		bad = "map height does not match the arena size";
+	else if (sb->dev_blocks < PST_FIRST_DATA + 2)
+		bad = "device block count too small";
+	else if (sb->root.blk != 0 && (sb->root.blk < PST_FIRST_DATA ||
+				       sb->root.blk >= sb->dev_blocks))
+		bad = "root block out of range";
+	else if (sb->meta_len > PST_STORE_META_MAX)
+		bad = "meta length over 1024";
+	if (bad) {
+		snprintf(why, whylen, "superblock %u (epoch %llu): %s", slot,
+			 (unsigned long long)sb->epoch, bad);
+		return -ERR_CORRUPT;
+	}
+	if (sb->dev_blocks > dev_size / PST_BLK) {
+		snprintf(why, whylen, "device truncated: superblock %u says the store "
+			 "has %llu blocks (%llu bytes) but the device has %llu bytes",
+			 slot, (unsigned long long)sb->dev_blocks,
+			 (unsigned long long)(sb->dev_blocks * PST_BLK),
+			 (unsigned long long)dev_size);
+		return -ERR_CORRUPT;
+	}
+	memcpy(sb->meta, img + PST_SB_META_OFF, sb->meta_len);
+	return 0;
+}
+
+int pst_store_format(struct plat_blk *blk, uint64_t arena_pages,
+		     struct pst_store **out)
+{
+	if (blk == NULL || out == NULL || arena_pages == 0 ||
+	    arena_pages > PLAT_ARENA_MAX / PLAT_PAGE_SIZE)
+		return -ERR_INVAL;
+	uint64_t nb = blk->size / PST_BLK;
+	if (nb < PST_FIRST_DATA + 2)
+		return -ERR_RANGE;
+	struct pst_store *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return -ERR_NOMEM;
+	s->blk = blk;
+	s->nblocks = nb;
+	s->cur.slot = 0;
+	s->cur.levels = pst_store_levels(arena_pages);
+	s->cur.arena_pages = arena_pages;
+	s->cur.dev_blocks = nb;
+	s->cur.used_blocks = PST_FIRST_DATA;
+	int rc = -ERR_NOMEM;
+	s->cache = calloc(PST_CACHE_SLOTS, sizeof *s->cache);
+	if (s->cache == NULL)
+		goto fail;
+	rc = pst_store_space_init(s);
+	if (rc < 0)
+		goto fail;
+	/* Slot 1 is zeroed first, so no older store's superblock can outlive
+	 * the format; slot 0 then becomes epoch 0. */
+	memset(s->img[1], 0, PST_BLK);
+	pst_store_sb_encode(&s->cur, s->img[0]);
+	if ((rc = pst_store_io(s, true, 1, s->img[1])) < 0 ||
+	    (rc = pst_store_flush(s, "wiped superblock 1")) < 0 ||
+	    (rc = pst_store_io(s, true, 0, s->img[0])) < 0 ||
+	    (rc = pst_store_flush(s, "superblock 0")) < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	pst_store_close(s);
+	return rc;
+}

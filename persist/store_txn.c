@@ -1,0 +1,360 @@
+/* store_txn.c — one epoch's commit: page writes to free blocks, the
+ * path-copied page map, and the ordered, flushed superblock switch.
+ *
+ * Commit order (each step only after the previous one returned):
+ *   1. (txn_begin) zero an unprotected other slot, flush
+ *   2. data blocks (at put time) and new map blocks to free blocks
+ *   3. flush                      -> everything the new root reaches is durable
+ *   4. superblock to the other slot (epoch, root + checksum), flush
+ *                                 -> the epoch is committed
+ * A crash anywhere leaves either the old superblock (whose blocks nothing
+ * touched) or the new one (whose blocks were flushed before it). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+struct chg {
+	uint64_t pgno, seq;
+	struct pst_ent e;          /* blk 0: absent (dropped or all zeros) */
+};
+
+struct ulist {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+struct pst_txn {
+	struct pst_store *s;
+	uint64_t epoch;
+	struct chg *c;
+	size_t n, cap;
+	struct ulist alloc;        /* blocks this txn allocated (undo on failure) */
+	struct ulist rel;          /* committed blocks the new epoch no longer uses */
+	int64_t live_delta;        /* new tree's blocks minus the committed tree's */
+	uint32_t meta_len;
+	uint8_t meta[PST_STORE_META_MAX];
+	uint8_t buf[PST_MAX_LEVELS][PST_BLK];
+};
+
+static int ulist_add(struct ulist *l, uint64_t v)
+{
+	if (l->n == l->cap) {
+		size_t n = l->cap ? l->cap * 2 : 64;
+		uint64_t *p = realloc(l->v, n * sizeof *p);
+		if (p == NULL)
+			return -ERR_NOMEM;
+		l->v = p;
+		l->cap = n;
+	}
+	l->v[l->n++] = v;
+	return 0;
+}
+
+static int txn_alloc(struct pst_txn *t, uint64_t *b)
+{
+	int rc = pst_store_alloc(t->s, b);
+	if (rc < 0)
+		return rc;
+	if ((rc = ulist_add(&t->alloc, *b)) < 0) {
+		pst_store_unmark(t->s, *b);
+		return rc;
+	}
+	t->live_delta++;
+	return 0;
+}
+
+static int txn_release(struct pst_txn *t, uint64_t b)
+{
+	t->live_delta--;
+	return ulist_add(&t->rel, b);
+}
+
+static void txn_free(struct pst_txn *t, bool undo)
+{
+	if (undo)
+		for (size_t i = 0; i < t->alloc.n; i++)
+			pst_store_unmark(t->s, t->alloc.v[i]);
+	t->s->txn = NULL;
+	free(t->alloc.v);
+	free(t->rel.v);
+	free(t->c);
+	free(t);
+}
+
+int pst_txn_begin(struct pst_store *s, uint64_t epoch, struct pst_txn **out)
+{
+	if (s == NULL || out == NULL)
+		return -ERR_INVAL;
+	if (s->txn)
+		return pst_store_seterr(s, -ERR_BUSY, "a txn is already open");
+	if (s->broken)
+		return pst_store_seterr(s, -ERR_IO, "a failed commit left the "
+					"superblock slot in an unknown state; reopen the store");
+	if (epoch <= s->cur.epoch)
+		return pst_store_seterr(s, -ERR_INVAL, "epoch %llu does not follow "
+					"the committed epoch %llu",
+					(unsigned long long)epoch,
+					(unsigned long long)s->cur.epoch);
+	if (s->other_wipe) {
+		/* Blocks of the unprotected slot's tree are about to be reused:
+		 * zero that slot durably first, so no open can pick it. */
+		uint32_t o = s->cur.slot ^ 1;
+		memset(s->img[o], 0, PST_BLK);
+		int rc = pst_store_io(s, true, o, s->img[o]);
+		if (rc == 0)
+			rc = pst_store_flush(s, "wiped superblock");
+		if (rc < 0)
+			return rc;
+		s->other_wipe = false;
+	}
+	struct pst_txn *t = calloc(1, sizeof *t);
+	if (t == NULL)
+		return -ERR_NOMEM;
+	t->s = s;
+	t->epoch = epoch;
+	t->meta_len = s->cur.meta_len;
+	memcpy(t->meta, s->cur.meta, t->meta_len);
+	s->txn = t;
+	*out = t;
+	return 0;
+}
+
+static int add_chg(struct pst_txn *t, uint64_t pgno, struct pst_ent e)
+{
+	if (t->n == t->cap) {
+		size_t n = t->cap ? t->cap * 2 : 64;
+		struct chg *p = realloc(t->c, n * sizeof *p);
+		if (p == NULL)
+			return -ERR_NOMEM;
+		t->c = p;
+		t->cap = n;
+	}
+	t->c[t->n] = (struct chg){ .pgno = pgno, .seq = t->n, .e = e };
+	t->n++;
+	return 0;
+}
+
+static int check_pgno(struct pst_txn *t, uint64_t pgno)
+{
+	if (pgno >= t->s->cur.arena_pages)
+		return pst_store_seterr(t->s, -ERR_RANGE, "page %llu is outside "
+			"the arena (%llu pages)", (unsigned long long)pgno,
+			(unsigned long long)t->s->cur.arena_pages);
+	return 0;
+}
+
+int pst_txn_put_page(struct pst_txn *t, uint64_t pgno, const void *page)
+{
+	if (t == NULL || page == NULL)
+		return -ERR_INVAL;
+	int rc = check_pgno(t, pgno);
+	if (rc < 0)
+		return rc;
+	const uint8_t *p = page;
+	size_t i = 0;
+	while (i < PST_BLK && p[i] == 0)
+		i++;
+	if (i == PST_BLK)
+		return add_chg(t, pgno, (struct pst_ent){ 0, 0 });
+	struct pst_ent e;
+	if ((rc = txn_alloc(t, &e.blk)) < 0)
+		return rc;
+	e.sum = pst_store_sum(e.blk, page);
+	/* The block stays in t->alloc, so failure paths free it. */
+	if ((rc = pst_store_io(t->s, true, e.blk, (void *)page)) < 0)
+		return rc;
+	return add_chg(t, pgno, e);
+}
+
+int pst_txn_drop_page(struct pst_txn *t, uint64_t pgno)
+{
+	if (t == NULL)
+		return -ERR_INVAL;
+	int rc = check_pgno(t, pgno);
+	return rc < 0 ? rc : add_chg(t, pgno, (struct pst_ent){ 0, 0 });
+}
+
+int pst_txn_set_meta(struct pst_txn *t, const void *meta, size_t len)
+{
+	if (t == NULL || (meta == NULL && len != 0))
+		return -ERR_INVAL;
+	if (len > PST_STORE_META_MAX)
+		return pst_store_seterr(t->s, -ERR_RANGE, "meta blob of %zu bytes "
+					"exceeds %u", len, PST_STORE_META_MAX);
+	memcpy(t->meta, meta, len);
+	t->meta_len = (uint32_t)len;
+	return 0;
+}
+
+void pst_txn_abort(struct pst_txn *t)
+{
+	if (t)
+		txn_free(t, true);
+}
+
+static bool chg_less(const struct chg *a, const struct chg *b)
+{
+	return a->pgno < b->pgno || (a->pgno == b->pgno && a->seq < b->seq);
+}
+
+static void sift(struct chg *c, size_t root, size_t n)
+{
+	for (;;) {
+		size_t k = 2 * root + 1;
+		if (k >= n)
+			return;
+		if (k + 1 < n && chg_less(&c[k], &c[k + 1]))
+			k++;
+		if (!chg_less(&c[root], &c[k]))
+			return;
+		struct chg tmp = c[root];
+		c[root] = c[k];
+		c[k] = tmp;
+		root = k;
+	}
+}
+
+/* Heapsort by (pgno, seq), then keep the last change of each page; the
+ * blocks of superseded puts were never referenced and are freed now. */
+static void sort_changes(struct pst_txn *t)
+{
+	struct chg *c = t->c;
+	size_t n = t->n;
+	for (size_t i = n / 2; i-- > 0;)
+		sift(c, i, n);
+	for (size_t i = n; i-- > 1;) {
+		struct chg tmp = c[0];
+		c[0] = c[i];
+		c[i] = tmp;
+		sift(c, 0, i);
+	}
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 < n && c[i + 1].pgno == c[i].pgno) {
+			if (c[i].e.blk) {
+				pst_store_unmark(t->s, c[i].e.blk);
+				t->live_delta--;
+			}
+			continue;
+		}
+		c[w++] = c[i];
+	}
+	t->n = w;
+}
+
+/* Path copy: the node at `level` covering pages from `first`, formerly
+ * `old`, with changes c[0..n) applied, becomes *out. An unchanged node keeps
+ * its block; a node with no entries left becomes absent. */
+static int build(struct pst_txn *t, unsigned level, struct pst_ent old,
+		 uint64_t first, const struct chg *c, size_t n,
+		 struct pst_ent *out)
+{
+	struct pst_store *s = t->s;
+	uint8_t *map = t->buf[level];
+	unsigned shift = PST_FANOUT_BITS * (s->cur.levels - 1 - level);
+	int rc;
+	if (old.blk) {
+		if ((rc = pst_store_map_read(s, old, level, first, map)) < 0)
+			return rc;
+	} else {
+		memset(map, 0, PST_BLK);
+	}
+	bool changed = false;
+	for (size_t i = 0, j; i < n; i = j) {
+		unsigned idx = (unsigned)(c[i].pgno >> shift) & (PST_FANOUT - 1);
+		for (j = i + 1; j < n && ((c[j].pgno >> shift) & (PST_FANOUT - 1)) == idx; j++)
+			;
+		struct pst_ent oe, ne;
+		pst_ent_get(map, idx, &oe);
+		if (level + 1 < s->cur.levels) {
+			rc = build(t, level + 1, oe, first + ((uint64_t)idx << shift),
+				   c + i, j - i, &ne);
+			if (rc < 0)
+				return rc;
+		} else {
+			ne = c[i].e;
+			if (oe.blk && (rc = txn_release(t, oe.blk)) < 0)
+				return rc;
+		}
+		if (ne.blk != oe.blk || ne.sum != oe.sum) {
+			changed = true;
+			pst_ent_put(map, idx, ne);
+		}
+	}
+	if (!changed) {
+		*out = old;
+		return 0;
+	}
+	bool empty = true;
+	for (unsigned i = 0; i < PST_FANOUT && empty; i++)
+		empty = pst_get64(map + 16 * i) == 0;
+	if (old.blk && (rc = txn_release(t, old.blk)) < 0)
+		return rc;
+	if (empty) {
+		*out = (struct pst_ent){ 0, 0 };
+		return 0;
+	}
+	if ((rc = txn_alloc(t, &out->blk)) < 0)
+		return rc;
+	out->sum = pst_store_sum(out->blk, map);
+	return pst_store_io(s, true, out->blk, map);
+}
+
+int pst_txn_commit(struct pst_txn *t)
+{
+	if (t == NULL)
+		return -ERR_INVAL;
+	struct pst_store *s = t->s;
+	struct pst_sb nsb = s->cur;
+	uint8_t img[PST_BLK];
+	int rc;
+	sort_changes(t);
+	if ((rc = build(t, 0, s->cur.root, 0, t->c, t->n, &nsb.root)) < 0 ||
+	    (rc = pst_store_flush(s, "data and map blocks")) < 0)
+		goto fail;
+	nsb.slot = s->cur.slot ^ 1;
+	nsb.epoch = t->epoch;
+	nsb.prev_epoch = s->cur.epoch;
+	nsb.used_blocks = (uint64_t)((int64_t)s->cur.used_blocks + t->live_delta);
+	nsb.meta_len = t->meta_len;
+	memset(nsb.meta, 0, sizeof nsb.meta);
+	memcpy(nsb.meta, t->meta, t->meta_len);
+	pst_store_sb_encode(&nsb, img);
+	if ((rc = pst_store_io(s, true, nsb.slot, img)) < 0 ||
+	    (rc = pst_store_flush(s, "superblock")) < 0) {
+		/* The slot may hold the new superblock or a torn one: put the
+		 * previous bytes back so the disk matches what we report. */
+		char why[sizeof s->err];
+		memcpy(why, s->err, sizeof why);
+		if (pst_store_io(s, true, nsb.slot, s->img[nsb.slot]) < 0 ||
+		    pst_store_flush(s, "restored superblock") < 0) {
+			s->broken = true;
+			pst_store_seterr(s, rc, "%s; restoring superblock %u failed "
+					 "too: reopen the store", why, nsb.slot);
+			txn_free(t, false);
+			return rc;
+		}
+		memcpy(s->err, why, sizeof why);
+		goto fail;
+	}
+	/* Committed. The old other tree's private blocks are free now; the
+	 * blocks this commit released stay protected one more commit. */
+	pst_store_pend_release(s);
+	uint64_t *tmp = s->pend;
+	size_t cap = s->cpend;
+	s->pend = t->rel.v;
+	s->npend = t->rel.n;
+	s->cpend = t->rel.cap;
+	t->rel.v = tmp;
+	t->rel.cap = cap;
+	t->rel.n = 0;
+	s->other_live = true;
+	memcpy(s->img[nsb.slot], img, PST_BLK);
+	s->cur = nsb;
+	txn_free(t, false);
+	return 0;
+fail:
+	txn_free(t, true);
+	return rc;
+}
