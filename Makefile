@@ -66,10 +66,12 @@ include kernel/build.mk
 include kernel/libc/build.mk
 include deploy/third_party.mk
 include tests/build.mk
+-include cluster-tools/build.mk
+-include kernel/x86_64/build.mk
 
 .PHONY: $(PUBLIC_GOALS) core-freestanding
 
-all: $(HOSTED_LIB) core-freestanding $(TEST_DEPS)
+all: $(HOSTED_LIB) $(PHANTOMD) core-freestanding $(TEST_DEPS)
 
 test: all
 	@tests/run.sh $(TESTS)

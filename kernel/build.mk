@@ -23,3 +23,9 @@ $(BUILD)/kernel/core/%.o: %.c
 	$(KERNEL_CC) $(KERNEL_CFLAGS) $(THIRD_PARTY_KINC) -Wall -Wextra -Werror -Ikernel/include -c $< -o $@
 
 core-freestanding: $(CORE_KOBJS)
+
+# The hosted node.
+PHANTOMD := $(BUILD)/hosted/phantomd
+$(PHANTOMD): kernel/hosted/main/phantomd.c $(HOSTED_LIB)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -Ikernel/hosted $< $(HOSTED_LIB) $(HOST_LDLIBS) -o $@

@@ -28,3 +28,19 @@ $(BENCH_LIB): tests/bench/bench_report.c tests/bench/bench_report.h
 $(BUILD)/tests/bench/%_bench: tests/bench/%_bench.c $(BENCH_LIB) $(HOSTED_LIB)
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) -Itests/lib -Ikernel/hosted -Itests/bench $< $(BENCH_LIB) $(HOSTED_LIB) $(HOST_LDLIBS) -lm -o $@
+
+# The hosted node end to end (kill -9 campaign, clean stop, bad input).
+TESTS      += "tests/node/phantomd_test.sh 30"
+TEST_DEPS  += $(PHANTOMD)
+LONG_TESTS += "tests/node/phantomd_test.sh 1000"
+LONG_DEPS  += $(PHANTOMD)
+
+# The persist crash campaign: a mutator killed at random, checked by replay.
+CRASH_CHILD := $(BUILD)/tests/persist/crash_child
+$(CRASH_CHILD): tests/persist/crash_child.c $(HOSTED_LIB)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -Ikernel/hosted $< $(HOSTED_LIB) $(HOST_LDLIBS) -o $@
+TESTS      += "tests/persist/crash_campaign.sh 200"
+TEST_DEPS  += $(CRASH_CHILD)
+LONG_TESTS += "tests/persist/crash_campaign.sh 3000"
+LONG_DEPS  += $(CRASH_CHILD)

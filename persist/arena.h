@@ -1,0 +1,139 @@
+/* arena.h — the persistent arena: one region at PLAT_ARENA_BASE, pages brought
+ * in lazily from a pager on first touch, and MMU dirty tracking (the first
+ * write to a page in an epoch faults, is recorded, and unprotects the page).
+ * Also the per-page save state the snapshot engine (snapshot.c) drives: the
+ * copy-on-write of a page still being saved happens here, in the fault path.
+ *
+ * Per-page state, one 32-bit word per page (struct in arena.c):
+ *
+ *   31                         8 7   4  3      2      1  0
+ *  +----------------------------+------+------+------+-----+
+ *  |  COW slot (when COPIED)    | save |UNUSED|DIRTY | res |
+ *  +----------------------------+------+------+------+-----+
+ *   res:   ABSENT (PROT_NONE, never paged in or discarded) / LOADING / PRESENT
+ *   DIRTY: the page is on the current epoch's dirty list (at most once), and
+ *          is read-write or about to be (the faulting thread is unprotecting it)
+ *   UNUSED:declared unused (absent; reads as zeros, not from the pager)
+ *   save:  NONE / PENDING (closing epoch, not yet saved) / PENDING_UNUSED /
+ *          SAVING (writer copying it) / COPYING (fault handler copying it) /
+ *          COPIED (its instant contents sit in a COW slot)
+ *
+ * States live in a two-level table: a top array of 1 pointer per 16 MiB of
+ * arena (32 KiB of pointers for 64 GiB, zero pages until used) and leaves of
+ * 4096 entries (32 KiB) allocated when a 16 MiB region is first touched. The
+ * fault handler cannot malloc: it takes leaves from a preallocated reserve
+ * (cfg.leaf_reserve) that pst_arena_refill() tops up outside the handler (the
+ * snapshot writer does so every few ms). If the reserve is empty the faulting
+ * thread waits (yielding) for a refill.
+ *
+ * Copy-on-write: a write fault on a PENDING page first takes a slot from a
+ * pool of cfg.cow_pages preallocated pages, then marks the page COPYING,
+ * copies it and leaves it COPIED (the writer saves from the slot and frees
+ * it). With no free slot the mutator waits in the handler, the page still
+ * PENDING, until the writer frees a slot or saves that very page: copy
+ * memory is bounded, mutators are slowed, nothing is lost. Because the slot
+ * is taken before COPYING, the writer never waits for a waiting copier.
+ *
+ * Threads: every thread that writes the arena must be a mutator that the
+ * snapshot engine's world stop parks (mutator.h); other threads may only read
+ * present pages. The fault handler takes no locks and never allocates; where
+ * it must wait (a page another thread is loading or copying, an empty leaf
+ * reserve or COW pool) it calls plat_thread_yield() and then plat_sleep_ns()
+ * in a loop, so on bare metal the #PF handler must be allowed to sleep.
+ *
+ * Limits: page numbers are 32-bit (PLAT_ARENA_MAX is 2^28 pages); at most
+ * 2^24 COW slots; a scattered epoch re-protects one run per call, so on Linux
+ * more than ~32k separate dirty runs can exceed vm.max_map_count (then the
+ * instant panics rather than lose track of writes: raise the sysctl). */
+#ifndef PHANTOM_PST_ARENA_H
+#define PHANTOM_PST_ARENA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plat.h"
+
+/* Where pages come from on first touch: the store at its committed epoch.
+ * page_in runs in the fault handler (a signal handler hosted, #PF on bare
+ * metal): it must not malloc or take a lock a mutator may hold. It fills buf
+ * (PLAT_PAGE_SIZE bytes) and sets *present, or sets *present = false for a
+ * page the store never had (it reads as zeros). A failure makes the fault
+ * fatal: a page that cannot be read cannot be given to the program. */
+struct pst_pager {
+	void *ctx;
+	int (*page_in)(void *ctx, uint64_t pgno, void *buf, bool *present);
+};
+
+struct pst_arena_config {
+	uint64_t size;           /* bytes, page multiple, <= PLAT_ARENA_MAX      */
+	struct pst_pager pager;  /* page_in NULL: every page starts as zeros      */
+	uint32_t cow_pages;      /* COW copy budget, pages (0: default 256)       */
+	uint32_t leaf_reserve;   /* preallocated leaves (0: default 16)           */
+};
+
+struct pst_arena_stats {
+	uint64_t read_faults;    /* faults that paged a page in for a read        */
+	uint64_t write_faults;   /* pages marked dirty by a write fault           */
+	uint64_t page_ins;       /* pages filled (from the pager or as zeros)     */
+	uint64_t pager_hits;     /* page_in calls that returned contents          */
+	uint64_t cow_copies;     /* pages copied before being saved               */
+	uint64_t cow_waits;      /* faults that waited for a free COW slot        */
+	uint64_t cow_wait_ns;    /* total time mutators waited for COW slots      */
+	uint64_t leaf_waits;     /* faults that waited for a leaf refill          */
+	uint32_t cow_free;       /* free COW slots now                            */
+	uint32_t cow_total;
+};
+
+struct pst_arena;
+
+/* Reserves the arena at PLAT_ARENA_BASE (nothing touched, every page
+ * PROT_NONE) and installs the fault handler. One arena at a time. */
+int pst_arena_open(const struct pst_arena_config *cfg, struct pst_arena **out);
+int pst_arena_close(struct pst_arena *a);
+
+void *pst_arena_base(const struct pst_arena *a);
+uint64_t pst_arena_pages(const struct pst_arena *a);
+void pst_arena_stats(struct pst_arena *a, struct pst_arena_stats *out);
+
+/* Tops up the leaf reserve; never call from the fault handler. */
+int pst_arena_refill(struct pst_arena *a);
+
+/* The heap allocator's word that [pgno, pgno+count) hold nothing: their
+ * memory is discarded (they read back as zeros, without asking the pager)
+ * and the current epoch reports them to the sink as unused rather than as
+ * pages. Touching such a page again (even a read) makes it an ordinary page
+ * of zeros, saved as a page. Leaves for the whole range are allocated (32 KiB
+ * per 16 MiB). Called by a mutator; no thread may access the range meanwhile. */
+int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,
+			     uint64_t count);
+
+/* ---- for the snapshot engine (snapshot.c) only ------------------------- */
+
+/* The closing epoch's pages, sorted ascending, each once. */
+struct pst_arena_batch {
+	uint32_t *pages;
+	size_t count;
+};
+
+/* The snapshot instant; call with every mutator parked. Takes the current
+ * dirty list, marks each page PENDING (or PENDING_UNUSED), write-protects the
+ * present ones again in runs, and starts an empty list. Cost is O(dirty
+ * pages). The previous batch must be fully saved (pst_arena_save_done on
+ * every page) first. A failed re-protect is a broken invariant (the epoch
+ * could no longer be saved consistently): it panics. -ERR_NOMEM leaves the
+ * epoch open and nothing changed. */
+int pst_arena_epoch_close(struct pst_arena *a, struct pst_arena_batch *out);
+void pst_arena_batch_free(struct pst_arena_batch *b);
+
+enum pst_save_kind { PST_SAVE_PAGE = 1, PST_SAVE_UNUSED = 2 };
+
+/* Writer side of one PENDING page: gives its contents at the instant (copied
+ * into buf, or pointing into its COW slot) or says it was declared unused.
+ * Returns a pst_save_kind or -ERR_x. The contents stay valid until
+ * pst_arena_save_done(), which frees the COW slot and ends the page's save. */
+int pst_arena_save_page(struct pst_arena *a, uint32_t pgno, void *buf,
+			const void **contents);
+void pst_arena_save_done(struct pst_arena *a, uint32_t pgno);
+
+#endif

@@ -1,0 +1,422 @@
+/* image.c — puts persist/ together: store + arena + snapshot engine + delta
+ * codec, and the optional snapshot clock. The sink turns each closing epoch
+ * into one delta against the store's committed epoch, then commits the epoch
+ * by applying that delta to the store inside one transaction.
+ *
+ * Lock rule: store_lock guards every call into the store. It is taken by the
+ * writer thread (sink) and by the fault handler on a mutator (pager). The
+ * writer never waits for a mutator while holding it, so a faulting mutator
+ * that waits for it always gets it. */
+#include "image.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "delta.h"
+#include "store.h"
+
+struct pst_image {
+	struct pst_image_config cfg;
+	struct pst_store *store;
+	struct pst_arena *arena;
+	struct pst_snap *snap;
+	plat_mutex *store_lock;
+
+	/* Sink state; only the writer thread touches it. */
+	struct pst_delta_writer *dw;
+	uint64_t base_epoch;         /* store epoch the delta is against     */
+	bool have_last;              /* a page was added this epoch          */
+	uint64_t last_pgno;          /* last page added (repeats are no-ops) */
+	bool finished;               /* delta_finish done for this epoch     */
+	const void *delta;
+	size_t delta_len;
+	uint8_t base_page[PLAT_PAGE_SIZE];
+	uint64_t delta_bytes, raw_bytes;
+
+	/* The snapshot clock. */
+	plat_mutex *take_lock;       /* one snapshot request at a time       */
+	plat_mutex *clock_lock;
+	plat_cond *clock_cond;
+	plat_thread *clock;
+	bool clock_stop;
+};
+
+/* ---- pager: the fault handler's view of the store ----------------------- */
+
+static int pager_page_in(void *ctx, uint64_t pgno, void *buf, bool *present)
+{
+	struct pst_image *img = ctx;
+	plat_mutex_lock(img->store_lock);
+	int rc = pst_store_read_page(img->store, pgno, buf, present);
+	if (rc < 0)
+		plat_printf("persist: cannot page in page %llu: %s\n",
+			    (unsigned long long)pgno,
+			    pst_store_last_error(img->store));
+	plat_mutex_unlock(img->store_lock);
+	return rc;
+}
+
+/* ---- delta target: applying a delta to the store inside a txn ------------ */
+
+struct apply_ctx {
+	struct pst_image *img;
+	struct pst_txn *txn;
+};
+
+static int target_read(void *ctx, uint64_t pgno, void *buf)
+{
+	struct apply_ctx *a = ctx;
+	return pst_store_read_page(a->img->store, pgno, buf, NULL);
+}
+
+static int target_write(void *ctx, uint64_t pgno, const void *buf)
+{
+	struct apply_ctx *a = ctx;
+	return pst_txn_put_page(a->txn, pgno, buf);
+}
+
+static int target_drop(void *ctx, uint64_t pgno)
+{
+	struct apply_ctx *a = ctx;
+	return pst_txn_drop_page(a->txn, pgno);
+}
+
+/* ---- sink: the snapshot writer's side ----------------------------------- */
+
+static int sink_begin(void *ctx, uint64_t epoch)
+{
+	struct pst_image *img = ctx;
+	plat_mutex_lock(img->store_lock);
+	img->base_epoch = pst_store_epoch(img->store);
+	plat_mutex_unlock(img->store_lock);
+	img->have_last = false;
+	img->finished = false;
+	return pst_delta_begin(img->dw, epoch, img->base_epoch);
+}
+
+/* The engine repeats a failed call with the same page: adding it twice
+ * would be refused, so a page already added is a no-op. */
+static bool already_added(struct pst_image *img, uint64_t pgno)
+{
+	if (img->have_last && img->last_pgno == pgno)
+		return true;
+	return false;
+}
+
+static void mark_added(struct pst_image *img, uint64_t pgno)
+{
+	img->have_last = true;
+	img->last_pgno = pgno;
+}
+
+static int sink_page(void *ctx, uint64_t epoch, uint64_t pgno,
+		     const void *contents)
+{
+	struct pst_image *img = ctx;
+	(void)epoch;
+	if (already_added(img, pgno))
+		return 0;
+	bool present = false;
+	plat_mutex_lock(img->store_lock);
+	int rc = pst_store_read_page(img->store, pgno, img->base_page, &present);
+	plat_mutex_unlock(img->store_lock);
+	if (rc < 0)
+		return rc;
+	rc = pst_delta_add_page(img->dw, pgno, present ? img->base_page : NULL,
+				contents);
+	if (rc == 0)
+		mark_added(img, pgno);
+	return rc;
+}
+
+static int sink_unused(void *ctx, uint64_t epoch, uint64_t pgno)
+{
+	struct pst_image *img = ctx;
+	(void)epoch;
+	if (already_added(img, pgno))
+		return 0;
+	int rc = pst_delta_add_unused(img->dw, pgno);
+	if (rc == 0)
+		mark_added(img, pgno);
+	return rc;
+}
+
+static int sink_end(void *ctx, uint64_t epoch)
+{
+	struct pst_image *img = ctx;
+	int rc;
+	if (!img->finished) {
+		rc = pst_delta_finish(img->dw, &img->delta, &img->delta_len);
+		if (rc < 0)
+			return rc;
+		img->finished = true;
+	}
+
+	struct apply_ctx a = { .img = img };
+	plat_mutex_lock(img->store_lock);
+	rc = pst_txn_begin(img->store, epoch, &a.txn);
+	if (rc == 0) {
+		struct pst_delta_target t = {
+			.ctx = &a,
+			.epoch = pst_store_epoch(img->store),
+			.read_page = target_read,
+			.write_page = target_write,
+			.drop_page = target_drop,
+		};
+		rc = pst_delta_apply(img->delta, img->delta_len, &t);
+		if (rc == 0)
+			rc = pst_txn_commit(a.txn);   /* frees the txn */
+		else
+			pst_txn_abort(a.txn);
+	}
+	if (rc < 0)
+		plat_printf("persist: epoch %llu not committed: %s (%s)\n",
+			    (unsigned long long)epoch, err_str(rc),
+			    pst_store_last_error(img->store));
+	plat_mutex_unlock(img->store_lock);
+	if (rc < 0)
+		return rc;
+
+	struct pst_delta_info info;
+	if (pst_delta_verify(img->delta, img->delta_len, &info) == 0)
+		img->raw_bytes += info.raw_bytes;
+	img->delta_bytes += img->delta_len;
+	if (img->cfg.on_delta)
+		img->cfg.on_delta(img->cfg.on_delta_ctx, epoch, img->delta,
+				  img->delta_len);
+	return 0;
+}
+
+/* ---- the snapshot clock -------------------------------------------------- */
+
+static void clock_main(void *arg)
+{
+	struct pst_image *img = arg;
+	plat_mutex_lock(img->clock_lock);
+	while (!img->clock_stop) {
+		uint64_t deadline = plat_monotonic_ns() + img->cfg.interval_ns;
+		while (!img->clock_stop &&
+		       plat_cond_wait_until(img->clock_cond, img->clock_lock,
+					    deadline) != -ERR_TIMEDOUT)
+			;
+		if (img->clock_stop)
+			break;
+		plat_mutex_unlock(img->clock_lock);
+		plat_mutex_lock(img->take_lock);
+		int rc = pst_snap_take(img->snap, NULL);
+		plat_mutex_unlock(img->take_lock);
+		if (rc < 0)
+			plat_printf("persist: snapshot failed: %s\n", err_str(rc));
+		plat_mutex_lock(img->clock_lock);
+	}
+	plat_mutex_unlock(img->clock_lock);
+}
+
+/* ---- open and close ------------------------------------------------------ */
+
+static void image_free(struct pst_image *img)
+{
+	if (img->snap)
+		pst_snap_close(img->snap);
+	if (img->arena)
+		pst_arena_close(img->arena);
+	if (img->store)
+		pst_store_close(img->store);
+	if (img->dw)
+		pst_delta_writer_free(img->dw);
+	if (img->clock_cond)
+		plat_cond_free(img->clock_cond);
+	if (img->clock_lock)
+		plat_mutex_free(img->clock_lock);
+	if (img->take_lock)
+		plat_mutex_free(img->take_lock);
+	if (img->store_lock)
+		plat_mutex_free(img->store_lock);
+	free(img);
+}
+
+/* Everything after the store is open: arena, engine, clock. */
+static int image_start(struct pst_image *img, char *why, size_t whylen)
+{
+	int rc = pst_delta_writer_new(&img->dw);
+	if (rc == 0)
+		rc = plat_mutex_new(&img->take_lock);
+	if (rc == 0)
+		rc = plat_mutex_new(&img->clock_lock);
+	if (rc == 0)
+		rc = plat_cond_new(&img->clock_cond);
+	if (rc < 0) {
+		snprintf(why, whylen, "cannot set up the image: %s", err_str(rc));
+		return rc;
+	}
+
+	struct pst_arena_config ac = {
+		.size = pst_store_arena_pages(img->store) * PLAT_PAGE_SIZE,
+		.pager = { .ctx = img, .page_in = pager_page_in },
+		.cow_pages = img->cfg.cow_pages,
+	};
+	rc = pst_arena_open(&ac, &img->arena);
+	if (rc < 0) {
+		snprintf(why, whylen, "cannot map the arena (%llu bytes at 0x%llx): %s",
+			 (unsigned long long)ac.size,
+			 (unsigned long long)PLAT_ARENA_BASE, err_str(rc));
+		return rc;
+	}
+	struct pst_snap_config sc = {
+		.arena = img->arena,
+		.sink = { .ctx = img, .epoch_begin = sink_begin,
+			  .page = sink_page, .page_unused = sink_unused,
+			  .epoch_end = sink_end },
+		.world = img->cfg.world,
+		.committed_epoch = pst_store_epoch(img->store),
+	};
+	rc = pst_snap_open(&sc, &img->snap);
+	if (rc < 0) {
+		snprintf(why, whylen, "cannot start the snapshot writer: %s",
+			 err_str(rc));
+		return rc;
+	}
+	if (img->cfg.interval_ns) {
+		rc = plat_thread_create(&img->clock, clock_main, img, "pst-clock");
+		if (rc < 0) {
+			snprintf(why, whylen, "cannot start the snapshot clock: %s",
+				 err_str(rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int image_new(const struct pst_image_config *cfg,
+		     struct pst_image **out, char *why, size_t whylen)
+{
+	if (cfg == NULL || cfg->blk == NULL || cfg->world.stop == NULL) {
+		snprintf(why, whylen, "invalid image configuration");
+		return -ERR_INVAL;
+	}
+	struct pst_image *img = calloc(1, sizeof *img);
+	if (img == NULL)
+		return -ERR_NOMEM;
+	img->cfg = *cfg;
+	int rc = plat_mutex_new(&img->store_lock);
+	if (rc < 0) {
+		free(img);
+		return rc;
+	}
+	*out = img;
+	return 0;
+}
+
+int pst_image_create(const struct pst_image_config *cfg,
+		     struct pst_image **out, char *why, size_t whylen)
+{
+	struct pst_image *img;
+	why[0] = 0;
+	int rc = image_new(cfg, &img, why, whylen);
+	if (rc < 0)
+		return rc;
+	if (cfg->arena_size == 0 || cfg->arena_size % PLAT_PAGE_SIZE ||
+	    cfg->arena_size > PLAT_ARENA_MAX) {
+		snprintf(why, whylen, "arena size %llu is not a page multiple "
+			 "in (0, %llu]", (unsigned long long)cfg->arena_size,
+			 (unsigned long long)PLAT_ARENA_MAX);
+		image_free(img);
+		return -ERR_INVAL;
+	}
+	rc = pst_store_format(cfg->blk, cfg->arena_size / PLAT_PAGE_SIZE,
+			      &img->store);
+	if (rc < 0) {
+		snprintf(why, whylen, "cannot format %s: %s", cfg->blk->name,
+			 err_str(rc));
+		image_free(img);
+		return rc;
+	}
+	rc = image_start(img, why, whylen);
+	if (rc < 0) {
+		image_free(img);
+		return rc;
+	}
+	*out = img;
+	return 0;
+}
+
+int pst_image_open(const struct pst_image_config *cfg, struct pst_image **out,
+		   char *why, size_t whylen)
+{
+	struct pst_image *img;
+	why[0] = 0;
+	int rc = image_new(cfg, &img, why, whylen);
+	if (rc < 0)
+		return rc;
+	rc = pst_store_open(cfg->blk, &img->store, why, whylen);
+	if (rc < 0) {
+		image_free(img);
+		return rc;
+	}
+	if (pst_store_fell_back(img->store))
+		plat_printf("persist: %s\n", pst_store_notice(img->store));
+	rc = image_start(img, why, whylen);
+	if (rc < 0) {
+		image_free(img);
+		return rc;
+	}
+	*out = img;
+	return 0;
+}
+
+int pst_image_close(struct pst_image *img, bool final)
+{
+	int rc = 0;
+	if (img->clock) {
+		plat_mutex_lock(img->clock_lock);
+		img->clock_stop = true;
+		plat_cond_broadcast(img->clock_cond);
+		plat_mutex_unlock(img->clock_lock);
+		plat_thread_join(img->clock);
+		img->clock = NULL;
+	}
+	if (final)
+		rc = pst_image_sync(img, 600000000000ull, NULL);  /* 10 min */
+	int rc2 = pst_snap_close(img->snap);
+	img->snap = NULL;
+	if (rc == 0)
+		rc = rc2;
+	image_free(img);
+	return rc;
+}
+
+int pst_image_sync(struct pst_image *img, uint64_t timeout_ns, uint64_t *epoch)
+{
+	uint64_t e;
+	plat_mutex_lock(img->take_lock);
+	int rc = pst_snap_take(img->snap, &e);
+	plat_mutex_unlock(img->take_lock);
+	if (rc < 0)
+		return rc;
+	if (epoch)
+		*epoch = e;
+	return pst_snap_wait(img->snap, e, timeout_ns);
+}
+
+void *pst_image_base(const struct pst_image *img)
+{
+	return pst_arena_base(img->arena);
+}
+
+uint64_t pst_image_size(const struct pst_image *img)
+{
+	return pst_arena_pages(img->arena) * PLAT_PAGE_SIZE;
+}
+
+struct pst_snap *pst_image_snap(struct pst_image *img) { return img->snap; }
+struct pst_arena *pst_image_arena(struct pst_image *img) { return img->arena; }
+
+void pst_image_stats(struct pst_image *img, struct pst_image_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	pst_snap_stats(img->snap, &out->snap);
+	pst_arena_stats(img->arena, &out->arena);
+	out->delta_bytes = img->delta_bytes;
+	out->raw_bytes = img->raw_bytes;
+}

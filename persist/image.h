@@ -1,0 +1,63 @@
+/* image.h — a persistent image: the whole of persist/ put together. The store
+ * on a block device, the arena paged in lazily from it, and the snapshot
+ * engine, whose sink encodes each closing epoch as a delta and commits that
+ * epoch by applying the delta to the store — the same commit path a replica
+ * uses, so every committed epoch has been through the bytes that replication
+ * ships. Optionally a clock thread takes a snapshot every interval. */
+#ifndef PHANTOM_PST_IMAGE_H
+#define PHANTOM_PST_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plat.h"
+#include "snapshot.h"
+
+struct pst_image_config {
+	struct plat_blk *blk;        /* the image's device; not closed by us  */
+	uint64_t arena_size;         /* create: the arena's size in bytes     */
+	struct pst_world world;      /* how to stop the mutators              */
+	uint64_t interval_ns;        /* snapshot period; 0: only on request   */
+	uint32_t cow_pages;          /* copy-on-write budget (0: default)     */
+	/* Called by the writer thread with each committed epoch's delta (the
+	 * bytes replication will ship); may be NULL. */
+	void (*on_delta)(void *ctx, uint64_t epoch, const void *delta,
+			 size_t len);
+	void *on_delta_ctx;
+};
+
+struct pst_image_stats {
+	struct pst_snap_stats snap;
+	struct pst_arena_stats arena;
+	uint64_t delta_bytes;        /* sum of committed deltas' sizes       */
+	uint64_t raw_bytes;          /* sum of their pages' raw sizes        */
+};
+
+struct pst_image;
+
+/* Formats the device as a fresh image (epoch 0, every page zero) and opens it. */
+int pst_image_create(const struct pst_image_config *cfg,
+		     struct pst_image **out, char *why, size_t whylen);
+
+/* Opens an existing image at its last committed epoch; cfg->arena_size is
+ * ignored (the store knows it). On failure `why` says what is wrong. */
+int pst_image_open(const struct pst_image_config *cfg, struct pst_image **out,
+		   char *why, size_t whylen);
+
+/* Takes a final snapshot when `final` and waits for it to commit, then stops
+ * the clock and the writer and releases the arena. Returns 0 or the error that
+ * left the final epoch uncommitted. */
+int pst_image_close(struct pst_image *img, bool final);
+
+void *pst_image_base(const struct pst_image *img);
+uint64_t pst_image_size(const struct pst_image *img);
+struct pst_snap *pst_image_snap(struct pst_image *img);
+struct pst_arena *pst_image_arena(struct pst_image *img);
+
+/* Takes a snapshot now and waits up to timeout_ns for it to commit; gives
+ * the epoch. The caller must not be a running mutator. */
+int pst_image_sync(struct pst_image *img, uint64_t timeout_ns, uint64_t *epoch);
+
+void pst_image_stats(struct pst_image *img, struct pst_image_stats *out);
+
+#endif

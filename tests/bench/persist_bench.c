@@ -1,0 +1,222 @@
+/* persist_bench.c — benchmark part "persist": the snapshot pause (p50/p99)
+ * for 1, 100 and 10000 dirty pages on 1 GiB and 64 GiB arenas (and 10000
+ * between present clean pages), the writer's
+ * throughput into a null sink, and a 64 MiB snapshot to a file against the
+ * peer Redis uses (fork(), the child writes the copy-on-write image). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_report.h"
+#include "../../kernel/hosted/hosted.h"
+#include "../../persist/mutator.h"
+
+#define PAGE     PLAT_PAGE_SIZE
+#define BIG      (64ull << 20)          /* the file comparison's image */
+#define OUT_FILE "build/bench/persist_snapshot.tmp"
+
+static int n_begin(void *c, uint64_t e) { (void)c; (void)e; return 0; }
+static int n_page(void *c, uint64_t e, uint64_t p, const void *d)
+{ (void)c; (void)e; (void)p; (void)d; return 0; }
+static int n_unused(void *c, uint64_t e, uint64_t p)
+{ (void)c; (void)e; (void)p; return 0; }
+
+/* A file sink: pages appended, fsync at epoch_end (durable commit). */
+static int f_page(void *c, uint64_t e, uint64_t p, const void *d)
+{
+	(void)e;
+	int fd = *(int *)c;
+	return pwrite(fd, d, PAGE, (off_t)(p * PAGE)) == PAGE ? 0 : -ERR_IO;
+}
+static int f_end(void *c, uint64_t e)
+{
+	(void)e;
+	return fsync(*(int *)c) == 0 ? 0 : -ERR_IO;
+}
+
+struct rig {
+	struct pst_arena *a;
+	struct pst_mut_registry *reg;
+	struct pst_snap *s;
+	uint8_t *base;
+};
+
+static int rig_open(struct rig *r, uint64_t size, struct pst_sink sink)
+{
+	struct pst_arena_config ac = { .size = size };
+	int rc = pst_arena_open(&ac, &r->a);
+	if (rc != 0)
+		return rc;
+	r->base = pst_arena_base(r->a);
+	if ((rc = pst_mut_registry_new(&r->reg)) != 0)
+		return rc;
+	struct pst_snap_config sc = { .arena = r->a, .sink = sink,
+		.world = pst_mut_world(r->reg) };
+	return pst_snap_open(&sc, &r->s);
+}
+
+static void rig_close(struct rig *r)
+{
+	pst_snap_close(r->s);
+	pst_mut_registry_free(r->reg);
+	pst_arena_close(r->a);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Pauses with d dirty pages, every other page. With clean_gaps the pages
+ * between them were read first (present, clean), as in a real heap, so the
+ * instant re-protects a few long runs instead of one run per dirty page. */
+static int bench_pauses(uint64_t size, const char *label, bool clean_gaps)
+{
+	struct pst_sink ns = { .epoch_begin = n_begin, .page = n_page,
+			       .page_unused = n_unused, .epoch_end = n_begin };
+	static const uint32_t dirty[] = { 1, 100, 10000 };
+	struct rig r;
+	if (rig_open(&r, size, ns) != 0)
+		return -1;
+	volatile uint8_t sum = 0;
+	if (clean_gaps)
+		for (uint32_t k = 0; k < 2 * 10000; k++)
+			sum ^= r.base[(size_t)k * PAGE];
+	for (unsigned d = clean_gaps ? 2 : 0; d < 3; d++) {
+		unsigned rounds = dirty[d] >= 10000 ? 20 : 100;
+		uint64_t *p = calloc(rounds, sizeof *p), e;
+		for (unsigned i = 0; i < rounds; i++) {
+			/* Every other page: each dirty page its own run. */
+			for (uint32_t k = 0; k < dirty[d]; k++)
+				r.base[(size_t)k * 2 * PAGE] = (uint8_t)i;
+			if (pst_snap_take(r.s, &e) != 0 ||
+			    pst_snap_wait(r.s, e, 60ull * 1000000000ull) != 0)
+				return -1;
+			struct pst_snap_stats st;
+			pst_snap_stats(r.s, &st);
+			p[i] = st.last_pause_ns;
+		}
+		qsort(p, rounds, sizeof *p, cmp_u64);
+		char name[96];
+		const char *gaps = clean_gaps ? "_clean_gaps" : "";
+		snprintf(name, sizeof name, "pause_p50_%s_%u_pages%s", label,
+			 dirty[d], gaps);
+		bench_metric(name, p[rounds / 2] / 1e3, "us");
+		snprintf(name, sizeof name, "pause_p99_%s_%u_pages%s", label,
+			 dirty[d], gaps);
+		bench_metric(name, p[rounds * 99 / 100] / 1e3, "us");
+		free(p);
+	}
+	rig_close(&r);
+	return 0;
+}
+
+static int bench_writer_null(void)
+{
+	struct pst_sink ns = { .epoch_begin = n_begin, .page = n_page,
+			       .page_unused = n_unused, .epoch_end = n_begin };
+	struct rig r;
+	uint64_t e;
+	if (rig_open(&r, 1ull << 30, ns) != 0)
+		return -1;
+	memset(r.base, 1, BIG);
+	uint64_t t0 = plat_monotonic_ns();
+	if (pst_snap_take(r.s, &e) != 0 ||
+	    pst_snap_wait(r.s, e, 60ull * 1000000000ull) != 0)
+		return -1;
+	uint64_t t1 = plat_monotonic_ns();
+	bench_metric("writer_null_sink", BIG / 1e6 / ((t1 - t0) / 1e9), "MB/s");
+	rig_close(&r);
+	return 0;
+}
+
+/* Redis-style: fork, the child writes the (COW-shared) image and fsyncs. */
+static int fork_snapshot(uint8_t *mem, uint64_t *pause_ns, uint64_t *total_ns)
+{
+	uint64_t t0 = plat_monotonic_ns();
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(OUT_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0)
+			_exit(1);
+		for (uint64_t off = 0; off < BIG; off += 1 << 20)
+			if (write(fd, mem + off, 1 << 20) != 1 << 20)
+				_exit(1);
+		_exit(fsync(fd) == 0 ? 0 : 1);
+	}
+	*pause_ns = plat_monotonic_ns() - t0;
+	memset(mem, 3, BIG);                /* the parent keeps writing */
+	int status;
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return -1;
+	*total_ns = plat_monotonic_ns() - t0;
+	return 0;
+}
+
+static int bench_vs_fork(void)
+{
+	uint8_t *mem = mmap(NULL, BIG, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return -1;
+	memset(mem, 2, BIG);
+	uint64_t fork_pause, fork_total;
+	int rc = fork_snapshot(mem, &fork_pause, &fork_total);
+	munmap(mem, BIG);
+	if (rc != 0)
+		return -1;
+
+	int fd = open(OUT_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -1;
+	struct pst_sink fs = { .ctx = &fd, .epoch_begin = n_begin,
+			       .page = f_page, .page_unused = n_unused,
+			       .epoch_end = f_end };
+	struct rig r;
+	uint64_t e;
+	if (rig_open(&r, 1ull << 30, fs) != 0)
+		return -1;
+	memset(r.base, 2, BIG);
+	uint64_t t0 = plat_monotonic_ns();
+	if (pst_snap_take(r.s, &e) != 0)
+		return -1;
+	memset(r.base, 3, BIG);             /* keep writing: COW */
+	if (pst_snap_wait(r.s, e, 120ull * 1000000000ull) != 0)
+		return -1;
+	uint64_t total = plat_monotonic_ns() - t0;
+	struct pst_snap_stats st;
+	pst_snap_stats(r.s, &st);
+	rig_close(&r);
+	close(fd);
+	unlink(OUT_FILE);
+	bench_metric_peer("snapshot_64MiB_pause", st.last_pause_ns / 1e3, "us",
+			  "fork()", fork_pause / 1e3);
+	bench_metric_peer("snapshot_64MiB_to_file", total / 1e6, "ms",
+			  "fork+write+fsync", fork_total / 1e6);
+	return 0;
+}
+
+int main(void)
+{
+	if (plat_hosted_init() != 0) {
+		fprintf(stderr, "persist_bench: plat_hosted_init failed\n");
+		return 1;
+	}
+	bench_begin("persist", "build/bench");
+	if (bench_pauses(1ull << 30, "1GiB", false) != 0 ||
+	    bench_pauses(64ull << 30, "64GiB", false) != 0 ||
+	    bench_pauses(1ull << 30, "1GiB", true) != 0 ||
+	    bench_writer_null() != 0 || bench_vs_fork() != 0) {
+		fprintf(stderr, "persist_bench: a measurement failed\n");
+		return 1;
+	}
+	return bench_finish() == 0 ? 0 : 1;
+}

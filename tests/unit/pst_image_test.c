@@ -1,0 +1,234 @@
+/* pst_image_test.c — persist/ put together: an image survives close and
+ * reopen with exactly its contents, and the deltas it emits rebuild the same
+ * image on a second store (what a replica does), epoch by epoch. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "hosted.h"
+#include "../../persist/delta.h"
+#include "../../persist/image.h"
+#include "../../persist/mutator.h"
+#include "../../persist/store.h"
+
+#define ARENA (32u << 20)
+#define NPAGES (ARENA / PLAT_PAGE_SIZE)
+
+static char dir_[64];
+
+static struct plat_blk *new_file(const char *name, uint64_t size)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/%s", dir_, name);
+	unlink(path);
+	struct plat_blk *b = NULL;
+	if (plat_blk_open(path, PLAT_BLK_CREATE, size, &b) < 0)
+		return NULL;
+	return b;
+}
+
+static struct plat_blk *reopen_file(const char *name)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/%s", dir_, name);
+	struct plat_blk *b = NULL;
+	if (plat_blk_open(path, 0, 0, &b) < 0)
+		return NULL;
+	return b;
+}
+
+/* Deltas as the image emitted them, in order. */
+struct delta_log {
+	int n;
+	uint64_t epoch[256];
+	void *bytes[256];
+	size_t len[256];
+};
+
+static void record_delta(void *ctx, uint64_t epoch, const void *d, size_t len)
+{
+	struct delta_log *log = ctx;
+	if (log->n == 256)
+		return;
+	log->epoch[log->n] = epoch;
+	log->bytes[log->n] = malloc(len);
+	memcpy(log->bytes[log->n], d, len);
+	log->len[log->n++] = len;
+}
+
+static void write_pattern(uint8_t *base, uint32_t round)
+{
+	for (uint32_t i = 0; i < 200; i++) {
+		uint32_t pg = (i * 37 + round * 11) % NPAGES;
+		uint64_t *w = (uint64_t *)(base + (size_t)pg * PLAT_PAGE_SIZE);
+		w[(i + round) % 512] = ((uint64_t)round << 32) | i;
+		w[0] = round;
+	}
+}
+
+TEST(reopen_has_same_contents)
+{
+	struct plat_blk *blk = new_file("a.img", 64u << 20);
+	CHECK(blk != NULL);
+	struct pst_mut_registry *reg;
+	struct pst_mutator *m;
+	CHECK(pst_mut_registry_new(&reg) == 0 && pst_mut_register(reg, &m) == 0);
+	struct pst_image_config cfg = { .blk = blk, .arena_size = ARENA,
+					.world = pst_mut_world(reg) };
+	struct pst_image *img;
+	char why[256];
+	CHECK_EQ(pst_image_create(&cfg, &img, why, sizeof why), 0);
+	uint8_t *base = pst_image_base(img);
+	CHECK(base == (uint8_t *)PLAT_ARENA_BASE);
+	for (uint32_t r = 1; r <= 5; r++) {
+		write_pattern(base, r);
+		pst_mut_block(m);
+		CHECK_EQ(pst_image_sync(img, 10000000000ull, NULL), 0);
+		pst_mut_unblock(m);
+	}
+	uint8_t *copy = malloc(ARENA);
+	memcpy(copy, base, ARENA);
+	/* Not yet snapshotted: the final snapshot at close must carry it. */
+	base[12345] = 0x5a;
+	copy[12345] = 0x5a;
+	pst_mut_block(m);
+	CHECK_EQ(pst_image_close(img, true), 0);
+	pst_mut_unblock(m);
+	plat_blk_close(blk);
+
+	blk = reopen_file("a.img");
+	CHECK(blk != NULL);
+	CHECK_EQ(pst_image_open(&cfg, &img, why, sizeof why), 0);
+	CHECK(pst_snap_committed_epoch(pst_image_snap(img)) >= 6);
+	CHECK(memcmp(pst_image_base(img), copy, ARENA) == 0);
+	pst_mut_block(m);
+	CHECK_EQ(pst_image_close(img, false), 0);
+	pst_mut_unblock(m);
+	plat_blk_close(blk);
+	free(copy);
+	pst_mut_unregister(m);
+	pst_mut_registry_free(reg);
+}
+
+struct replica {
+	struct pst_store *s;
+	struct pst_txn *t;
+};
+static int r_read(void *c, uint64_t p, void *b) { struct replica *r = c; return pst_store_read_page(r->s, p, b, NULL); }
+static int r_write(void *c, uint64_t p, const void *b) { struct replica *r = c; return pst_txn_put_page(r->t, p, b); }
+static int r_drop(void *c, uint64_t p) { struct replica *r = c; return pst_txn_drop_page(r->t, p); }
+
+TEST(deltas_rebuild_a_replica)
+{
+	struct delta_log *log = calloc(1, sizeof *log);
+	struct plat_blk *blk = new_file("b.img", 64u << 20);
+	struct plat_blk *rblk = new_file("replica.img", 64u << 20);
+	CHECK(blk && rblk);
+	struct pst_mut_registry *reg;
+	struct pst_mutator *m;
+	CHECK(pst_mut_registry_new(&reg) == 0 && pst_mut_register(reg, &m) == 0);
+	struct pst_image_config cfg = { .blk = blk, .arena_size = ARENA,
+					.world = pst_mut_world(reg),
+					.on_delta = record_delta, .on_delta_ctx = log };
+	struct pst_image *img;
+	char why[256];
+	CHECK_EQ(pst_image_create(&cfg, &img, why, sizeof why), 0);
+	uint8_t *base = pst_image_base(img);
+	for (uint32_t r = 1; r <= 8; r++) {
+		write_pattern(base, r);
+		pst_mut_block(m);
+		CHECK_EQ(pst_image_sync(img, 10000000000ull, NULL), 0);
+		pst_mut_unblock(m);
+	}
+	/* Declared unused pages travel as "unused" records. */
+	pst_arena_declare_unused(pst_image_arena(img), 37, 1);
+	pst_mut_block(m);
+	CHECK_EQ(pst_image_sync(img, 10000000000ull, NULL), 0);
+	pst_mut_unblock(m);
+	CHECK(log->n >= 9);
+
+	struct replica r;
+	CHECK_EQ(pst_store_format(rblk, NPAGES, &r.s), 0);
+	for (int i = 0; i < log->n; i++) {
+		struct pst_delta_info info;
+		CHECK_EQ(pst_delta_verify(log->bytes[i], log->len[i], &info), 0);
+		CHECK_EQ(info.epoch, log->epoch[i]);
+		CHECK_EQ(pst_txn_begin(r.s, info.epoch, &r.t), 0);
+		struct pst_delta_target t = { .ctx = &r, .epoch = pst_store_epoch(r.s),
+					      .read_page = r_read, .write_page = r_write,
+					      .drop_page = r_drop };
+		CHECK_EQ(pst_delta_apply(log->bytes[i], log->len[i], &t), 0);
+		CHECK_EQ(pst_txn_commit(r.t), 0);
+	}
+	/* A delta applied twice (to the wrong base) is refused. */
+	CHECK_EQ(pst_txn_begin(r.s, log->epoch[log->n - 1] + 1, &r.t), 0);
+	struct pst_delta_target t = { .ctx = &r, .epoch = pst_store_epoch(r.s),
+				      .read_page = r_read, .write_page = r_write,
+				      .drop_page = r_drop };
+	CHECK(pst_delta_apply(log->bytes[log->n - 1], log->len[log->n - 1], &t) < 0);
+	pst_txn_abort(r.t);
+
+	uint8_t page[PLAT_PAGE_SIZE];
+	for (uint64_t p = 0; p < NPAGES; p++) {
+		CHECK_EQ(pst_store_read_page(r.s, p, page, NULL), 0);
+		CHECKF(memcmp(page, base + p * PLAT_PAGE_SIZE, PLAT_PAGE_SIZE) == 0,
+		       "replica page %llu differs", (unsigned long long)p);
+	}
+	struct pst_image_stats st;
+	pst_image_stats(img, &st);
+	CHECK(st.delta_bytes > 0 && st.delta_bytes < st.raw_bytes / 4);
+	pst_store_close(r.s);
+	pst_mut_block(m);
+	CHECK_EQ(pst_image_close(img, false), 0);
+	pst_mut_unblock(m);
+	plat_blk_close(blk);
+	plat_blk_close(rblk);
+	for (int i = 0; i < log->n; i++)
+		free(log->bytes[i]);
+	free(log);
+	pst_mut_unregister(m);
+	pst_mut_registry_free(reg);
+}
+
+TEST(foreign_device_refused)
+{
+	struct plat_blk *blk = new_file("junk.img", 1u << 20);
+	CHECK(blk != NULL);
+	uint8_t junk[PLAT_PAGE_SIZE];
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (uint8_t)(i * 7 + 3);
+	for (uint64_t off = 0; off < (1u << 20); off += sizeof junk)
+		CHECK_EQ(plat_blk_write(blk, off, junk, sizeof junk), 0);
+	struct pst_mut_registry *reg;
+	CHECK(pst_mut_registry_new(&reg) == 0);
+	struct pst_image_config cfg = { .blk = blk, .world = pst_mut_world(reg) };
+	struct pst_image *img;
+	char why[256];
+	CHECK(pst_image_open(&cfg, &img, why, sizeof why) < 0);
+	CHECKF(why[0] != 0, "no reason given");
+	uint8_t back[PLAT_PAGE_SIZE];
+	CHECK_EQ(plat_blk_read(blk, 0, back, sizeof back), 0);
+	CHECK(memcmp(back, junk, sizeof junk) == 0);
+	plat_blk_close(blk);
+	pst_mut_registry_free(reg);
+}
+
+int main(void)
+{
+	check_begin("pst_image_test");
+	if (plat_hosted_init() < 0)
+		return 1;
+	snprintf(dir_, sizeof dir_, "/tmp/pst_image_test.XXXXXX");
+	if (!mkdtemp(dir_))
+		return 1;
+	RUN(reopen_has_same_contents);
+	RUN(deltas_rebuild_a_replica);
+	RUN(foreign_device_refused);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir_);
+	if (system(cmd) != 0)
+		return 1;
+	return check_done();
+}
