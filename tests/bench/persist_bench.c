@@ -2,7 +2,10 @@
  * for 1, 100 and 10000 dirty pages on 1 GiB and 64 GiB arenas (and 10000
  * between present clean pages), the writer's
  * throughput into a null sink, and a 64 MiB snapshot to a file against the
- * peer Redis uses (fork(), the child writes the copy-on-write image). */
+ * peer Redis uses (fork(), the child writes the copy-on-write image); then
+ * the whole path through the store (persist/image.c): commit throughput and
+ * delta size on an object-heap mutation pattern, 100 000 dirty pages, and the
+ * time to reopen a 1 GiB image and touch its first page. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +15,8 @@
 #include <unistd.h>
 
 #include "bench_report.h"
-#include "../../kernel/hosted/hosted.h"
+#include "hosted.h"
+#include "../../persist/image.h"
 #include "../../persist/mutator.h"
 
 #define PAGE     PLAT_PAGE_SIZE
@@ -204,6 +208,152 @@ static int bench_vs_fork(void)
 	return 0;
 }
 
+/* 100 000 dirty pages in one run (a freshly allocated heap region). */
+static int bench_pause_100k(uint64_t size, const char *label)
+{
+	struct pst_sink ns = { .epoch_begin = n_begin, .page = n_page,
+			       .page_unused = n_unused, .epoch_end = n_begin };
+	struct rig r;
+	if (rig_open(&r, size, ns) != 0)
+		return -1;
+	enum { ROUNDS = 5, DIRTY = 100000 };
+	uint64_t p[ROUNDS], e;
+	for (unsigned i = 0; i < ROUNDS; i++) {
+		for (uint32_t k = 0; k < DIRTY; k++)
+			r.base[(size_t)k * PAGE + 8] = (uint8_t)(i + 1);
+		if (pst_snap_take(r.s, &e) != 0 ||
+		    pst_snap_wait(r.s, e, 120ull * 1000000000ull) != 0)
+			return -1;
+		struct pst_snap_stats st;
+		pst_snap_stats(r.s, &st);
+		p[i] = st.last_pause_ns;
+	}
+	qsort(p, ROUNDS, sizeof p[0], cmp_u64);
+	char name[96];
+	snprintf(name, sizeof name, "pause_p50_%s_100000_pages_one_run", label);
+	bench_metric(name, p[ROUNDS / 2] / 1e3, "us");
+	snprintf(name, sizeof name, "pause_max_%s_100000_pages_one_run", label);
+	bench_metric(name, p[ROUNDS - 1] / 1e3, "us");
+	rig_close(&r);
+	return 0;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* An object heap: 32-byte objects (class pointer, size, two fields) that
+ * point at each other inside the arena. */
+static void heap_fill(uint8_t *base, uint64_t pages)
+{
+	uint64_t *w = (uint64_t *)base;
+	for (uint64_t i = 0; i < pages * PAGE / 8; i += 4) {
+		w[i] = PLAT_ARENA_BASE + 64;            /* class */
+		w[i + 1] = 32 | (i & 0xff) << 16;       /* size, hash */
+		w[i + 2] = PLAT_ARENA_BASE + (rng() % (pages * PAGE)) / 32 * 32;
+		w[i + 3] = (rng() & 0xffff) << 1 | 1;   /* tagged int */
+	}
+}
+
+/* One epoch of mutation: a few field stores on each of `dirty` pages. */
+static void heap_mutate(uint8_t *base, uint64_t pages, uint64_t dirty)
+{
+	for (uint64_t d = 0; d < dirty; d++) {
+		uint64_t *pg = (uint64_t *)(base + (rng() % pages) * PAGE);
+		for (int k = 0; k < 3; k++) {
+			uint64_t obj = (rng() % (PAGE / 32)) * 4;
+			pg[obj + 2 + (rng() & 1)] = k == 0 ?
+				PLAT_ARENA_BASE + (rng() % (pages * PAGE)) / 32 * 32 :
+				(rng() & 0xffff) << 1 | 1;
+		}
+	}
+}
+
+struct image_rig {
+	struct plat_blk *blk;
+	struct pst_mut_registry *reg;
+	struct pst_image *img;
+};
+
+static int image_rig_open(struct image_rig *r, const char *path, bool create,
+			  uint64_t arena)
+{
+	if (create)
+		unlink(path);
+	if (plat_blk_open(path, create ? PLAT_BLK_CREATE : 0, 1ull << 30,
+			  &r->blk) != 0 || pst_mut_registry_new(&r->reg) != 0)
+		return -1;
+	struct pst_image_config cfg = { .blk = r->blk, .arena_size = arena,
+					.world = pst_mut_world(r->reg) };
+	char why[256];
+	int rc = create ? pst_image_create(&cfg, &r->img, why, sizeof why)
+			: pst_image_open(&cfg, &r->img, why, sizeof why);
+	if (rc != 0)
+		fprintf(stderr, "persist_bench: image: %s\n", why);
+	return rc;
+}
+
+static void image_rig_close(struct image_rig *r, bool final)
+{
+	pst_image_close(r->img, final);
+	pst_mut_registry_free(r->reg);
+	plat_blk_close(r->blk);
+}
+
+#define IMG_FILE "build/bench/persist_image.tmp"
+#define HEAP_PAGES 16384u                       /* 64 MiB of objects */
+
+/* Commit throughput and delta size through the real store, then reopen. */
+static int bench_image(void)
+{
+	struct image_rig r;
+	uint64_t e;
+	if (image_rig_open(&r, IMG_FILE, true, 1ull << 30) != 0)
+		return -1;
+	uint8_t *base = pst_image_base(r.img);
+	heap_fill(base, HEAP_PAGES);
+	uint64_t t0 = plat_monotonic_ns();
+	if (pst_image_sync(r.img, 600ull * 1000000000ull, &e) != 0)
+		return -1;
+	uint64_t t1 = plat_monotonic_ns();
+	bench_metric("store_commit_fresh_heap_64MiB",
+		     HEAP_PAGES * (double)PAGE / 1e6 / ((t1 - t0) / 1e9), "MB/s");
+
+	struct pst_image_stats before, after;
+	pst_image_stats(r.img, &before);
+	uint64_t ns = 0;
+	for (int round = 0; round < 20; round++) {
+		heap_mutate(base, HEAP_PAGES, 1000);
+		uint64_t a = plat_monotonic_ns();
+		if (pst_image_sync(r.img, 600ull * 1000000000ull, &e) != 0)
+			return -1;
+		ns += plat_monotonic_ns() - a;
+	}
+	pst_image_stats(r.img, &after);
+	double raw = (double)(after.raw_bytes - before.raw_bytes);
+	double delta = (double)(after.delta_bytes - before.delta_bytes);
+	bench_metric("store_commit_heap_mutations", raw / 1e6 / (ns / 1e9), "MB/s");
+	bench_metric("delta_over_raw_heap_mutations", delta / raw, "ratio");
+	image_rig_close(&r, false);
+
+	/* Reopen: from nothing mapped to the first page readable. */
+	uint64_t r0 = plat_monotonic_ns();
+	if (image_rig_open(&r, IMG_FILE, false, 0) != 0)
+		return -1;
+	volatile uint64_t first = *(volatile uint64_t *)pst_image_base(r.img);
+	uint64_t r1 = plat_monotonic_ns();
+	(void)first;
+	bench_metric("reopen_1GiB_image_to_first_touch", (r1 - r0) / 1e6, "ms");
+	image_rig_close(&r, false);
+	unlink(IMG_FILE);
+	return 0;
+}
+
 int main(void)
 {
 	if (plat_hosted_init() != 0) {
@@ -214,7 +364,10 @@ int main(void)
 	if (bench_pauses(1ull << 30, "1GiB", false) != 0 ||
 	    bench_pauses(64ull << 30, "64GiB", false) != 0 ||
 	    bench_pauses(1ull << 30, "1GiB", true) != 0 ||
-	    bench_writer_null() != 0 || bench_vs_fork() != 0) {
+	    bench_pause_100k(1ull << 30, "1GiB") != 0 ||
+	    bench_pause_100k(64ull << 30, "64GiB") != 0 ||
+	    bench_writer_null() != 0 || bench_vs_fork() != 0 ||
+	    bench_image() != 0) {
 		fprintf(stderr, "persist_bench: a measurement failed\n");
 		return 1;
 	}
