@@ -42,8 +42,11 @@ enum plat_prot {
  * hosted build, the #PF handler on bare metal) for an access to the arena that
  * its protection forbids. It must resolve the fault (typically by changing the
  * protection of the page) and return true, or return false to let the fault
- * be fatal. It may call plat_mem_protect() and the blk read path; it must not
- * take locks that a faulting thread might already hold. */
+ * be fatal. It may call plat_mem_protect(), plat_page_fill(), the blk read
+ * path, plat_thread_yield() and plat_sleep_ns(): on bare metal it runs in the
+ * faulting thread's context with interrupts enabled and may block. It must not
+ * take locks that a faulting thread might already hold. A block-device buffer
+ * must never be an arena page (that page's fault path may need the device). */
 typedef bool (*plat_fault_fn)(void *ctx, void *addr, bool is_write);
 
 typedef struct plat_thread plat_thread;
