@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/thirdparty/deps_test.sh — deploy/deps.sh's promises: with everything
 # present it calls neither apt-get nor apt-cache (a failing stand-in is first
-# in PATH) and takes well under a second; a .dsc whose sha256 differs from the
+# in PATH) and needs no network (run in an empty network namespace); a .dsc whose sha256 differs from the
 # lock stops it with a clear error (offline: the files are already in dl/).
 # Usage: deps_test.sh BUILD_DIR
 set -u
@@ -24,10 +24,16 @@ if [ "$rc" -eq 0 ] && [ ! -e "$tmp/calls" ] && grep -q 'all packages and third-p
 else
 	echo "FAIL: deps_test/fast_path_no_apt: rc=$rc calls: $(cat "$tmp/calls" 2>/dev/null) out: $out"
 fi
-if [ "$ms" -lt 1000 ]; then
-	echo "PASS: deps_test/fast_path_under_1s"
+# Offline: in a network namespace with no interfaces, the fast path still
+# succeeds (speed is reported, not asserted: see make bench).
+ns=(unshare -n)
+[ "$(id -u)" -ne 0 ] && ns=(unshare -rn)
+out=$("${ns[@]}" env BUILD="$B" deploy/deps.sh 2>&1)
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q 'all packages and third-party sources present' <<<"$out"; then
+	echo "PASS: deps_test/fast_path_offline (first run took ${ms} ms)"
 else
-	echo "FAIL: deps_test/fast_path_under_1s: took ${ms} ms"
+	echo "FAIL: deps_test/fast_path_offline: rc=$rc (cannot run without the network, or unshare failed): $out"
 fi
 
 # A lock whose zstd sha256 is wrong; the download is already in dl/.
