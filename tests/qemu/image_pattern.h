@@ -1,0 +1,47 @@
+/* image_pattern.h — the arena contents the image portability and power-cut
+ * tests write and check, shared by the kernel's test=image (ktest_image.c)
+ * and the hosted image_tool.c, so both sides agree on the bytes. Pages are
+ * 4 KiB words of uint64_t; a generation G touches 64 scattered pages. */
+#ifndef TESTS_QEMU_IMAGE_PATTERN_H
+#define TESTS_QEMU_IMAGE_PATTERN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define IMGPAT_ARENA   (16u << 20)              /* arena bytes            */
+#define IMGPAT_DISK    (64u << 20)              /* image file bytes       */
+#define IMGPAT_PAGES   64u
+#define IMGPAT_WORDS   512u                     /* uint64_t per 4 KiB page */
+/* The power-cut counter lives in two pages of different state leaves: an
+ * epoch that commits one without the other would show. */
+#define IMGPAT_CTR_A   10u
+#define IMGPAT_CTR_B   3000u
+
+static inline uint64_t *imgpat_page(void *base, uint32_t i)
+{
+	uint32_t pg = (i * 37u + 5u) % (IMGPAT_ARENA / 4096u);
+	return (uint64_t *)((uint8_t *)base + (uint64_t)pg * 4096u);
+}
+
+static inline void imgpat_write(void *base, uint64_t gen)
+{
+	for (uint32_t i = 0; i < IMGPAT_PAGES; i++) {
+		uint64_t *w = imgpat_page(base, i);
+		w[0] = gen;
+		w[1] = i;
+		w[2 + (i + gen) % (IMGPAT_WORDS - 2)] = gen * 1000u + i;
+	}
+}
+
+static inline bool imgpat_check(void *base, uint64_t gen)
+{
+	for (uint32_t i = 0; i < IMGPAT_PAGES; i++) {
+		uint64_t *w = imgpat_page(base, i);
+		if (w[0] != gen || w[1] != i ||
+		    w[2 + (i + gen) % (IMGPAT_WORDS - 2)] != gen * 1000u + i)
+			return false;
+	}
+	return true;
+}
+
+#endif

@@ -1,0 +1,177 @@
+/* vm_heap_test.c — the allocator and collector: garbage is reclaimed and
+ * its space reused, reachable objects survive collections (also in stress
+ * mode), running out of memory raises a catchable OutOfMemoryError and
+ * deep recursion a catchable StackOverflowError, never a crash. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "../../cluster-tools/asm/asm.c"
+#include "../../vm/internal.h"
+
+#define REGION (4u << 20)
+
+static void *region;
+static struct vm_ctx ctx;
+static char out[4096];
+static size_t nout;
+
+static void cap(void *arg, const char *s, size_t n)
+{
+	(void)arg;
+	if (nout + n < sizeof out) {
+		memcpy(out + nout, s, n);
+		nout += n;
+		out[nout] = 0;
+	}
+}
+
+static int run(const char *text, vm_value *result)
+{
+	uint8_t *f;
+	size_t n;
+	char err[512];
+	if (pasm_assemble("h.pasm", text, strlen(text), &f, &n, err, sizeof err)) {
+		printf("%s\n", err);
+		return -1;
+	}
+	if (!region)
+		region = aligned_alloc(4096, REGION);
+	memset(&ctx, 0, sizeof ctx);
+	nout = 0;
+	out[0] = 0;
+	vm_set_output(&ctx, cap, NULL);
+	uint32_t id;
+	int rc = vm_format(&ctx, region, REGION);
+	if (!rc)
+		rc = vm_load(&ctx, f, n);
+	free(f);
+	if (!rc)
+		rc = vm_thread_start(&ctx, "Main", "main", &id);
+	if (!rc)
+		rc = vm_run(&ctx, id, 0);
+	if (rc == VM_RUN_DONE && result)
+		vm_thread_result(&ctx, id, result);
+	return rc;
+}
+
+TEST(garbage_is_reclaimed_and_reused)
+{
+	struct vm_root *r;
+	int rc0 = run(".class Main\n.method static main 0 0\n return\n.end\n", NULL);
+	CHECKF(rc0 == VM_RUN_DONE, "rc %d: %s", rc0, ctx.err);
+	r = ctx.root;
+	uint64_t base_live = vm_gc(&ctx);
+	/* 10,000 arrays of 100 slots = 8 MB through a 4 MB region. */
+	for (int i = 0; i < 10000; i++)
+		CHECKF(vm_new_array(&ctx, 100), "allocation %d failed", i);
+	CHECK(r->gc_count > 1);
+	uint64_t live = vm_gc(&ctx);
+	CHECK_EQ(live, base_live);
+	/* A freed block of the same size is reused before the bump pointer. */
+	uint64_t bump = r->bump;
+	struct vm_array *a = vm_new_array(&ctx, 10);
+	r->tmp[0] = vm_ref(a);
+	struct vm_array *b = vm_new_array(&ctx, 10);
+	(void)b;
+	r->tmp[0] = VM_NULL;
+	vm_gc(&ctx);
+	struct vm_array *c = vm_new_array(&ctx, 10);
+	CHECK(c == a || c == b);
+	CHECK(r->bump <= bump + 2 * 12 * 8);
+}
+
+TEST(reachable_objects_survive_stress)
+{
+	int rc0 = run(".class Main\n.method static main 0 0\n return\n.end\n", NULL);
+	CHECKF(rc0 == VM_RUN_DONE, "rc %d: %s", rc0, ctx.err);
+	struct vm_root *r = ctx.root;
+	vm_gc_stress(&ctx, true);
+	struct vm_array *keep = vm_new_array(&ctx, 50);
+	r->tmp[0] = vm_ref(keep);
+	for (int i = 0; i < 50; i++) {
+		struct vm_string *s = vm_new_string(&ctx, "abcdefgh", 1 + (size_t)(i % 8));
+		CHECK(s);
+		keep->data[i] = vm_ref(s);
+		vm_new_array(&ctx, (uint64_t)i);       /* garbage in between */
+	}
+	vm_gc(&ctx);
+	for (int i = 0; i < 50; i++) {
+		struct vm_string *s = vm_ptr(keep->data[i]);
+		CHECK(s->h.cls == r->builtin[VM_BI_STRING]);
+		CHECK(vm_str_eq(s, "abcdefgh", 1 + (size_t)(i % 8)));
+	}
+	r->tmp[0] = VM_NULL;
+}
+
+TEST(out_of_memory_is_catchable)
+{
+	/* Keep every array reachable from a list until the heap is full. */
+	const char *p =
+		".class Main\n.method static main 0 1\n.locals 2\n"
+		"t0:\n aconst_null\n store 0\n"
+		"l:\n iconst 2\n newarray\n dup\n iconst 0\n load 0\n astore\n dup\n"
+		" iconst 1\n iconst 1000\n newarray\n astore\n store 0\n goto l\n"
+		"t1:\n iconst 0\n vreturn\n"
+		"h:\n getfield Throwable.message\n print\n aconst_null\n store 0\n iconst 1\n vreturn\n"
+		".catch OutOfMemoryError t0 t1 h\n.end\n";
+	vm_value v = 0;
+	int rc = run(p, &v);
+	CHECKF(rc == VM_RUN_DONE, "rc %d: %s", rc, ctx.err);
+	CHECK_EQ(vm_fix_val(v), 1);
+}
+
+TEST(stack_overflow_is_catchable)
+{
+	const char *p =
+		".class Main\n.method static down 1 1\n load 0\n iconst 1\n iadd\n invokestatic Main.down\n vreturn\n.end\n"
+		".method static main 0 1\nt0:\n iconst 0\n invokestatic Main.down\n vreturn\nt1:\n"
+		"h:\n getfield Throwable.message\n print\n iconst 7\n vreturn\n"
+		".catch StackOverflowError t0 t1 h\n.end\n";
+	vm_value v = 0;
+	int rc = run(p, &v);
+	CHECKF(rc == VM_RUN_DONE, "rc %d: %s", rc, ctx.err);
+	CHECK_EQ(vm_fix_val(v), 7);
+	CHECK(strcmp(out, "stack overflow\n") == 0);
+}
+
+TEST(type_errors_raise_not_crash)
+{
+	/* iadd on a string, getfield on an int, aload on a non-array: each a
+	 * ClassCastException the program can see. */
+	const char *ops[] = { " ldc \"s\"\n iconst 1\n iadd\n pop\n",
+			      " iconst 3\n getfield Main.f\n pop\n",
+			      " ldc \"s\"\n iconst 0\n aload\n pop\n",
+			      " iconst 1\n invokevirtual Main.m\n pop\n" };
+	for (unsigned i = 0; i < 4; i++) {
+		char p[1024];
+		snprintf(p, sizeof p, ".class Main\n.field f\n.method m 1 1\n iconst 0\n vreturn\n.end\n"
+			 ".method static main 0 0\n%s return\n.end\n", ops[i]);
+		int rc = run(p, NULL);
+		CHECKF(rc == VM_RUN_FAILED, "case %u: rc %d", i, rc);
+		CHECKF(strstr(ctx.err, "ClassCastException"), "case %u: %s", i, ctx.err);
+	}
+}
+
+TEST(entry_frame_larger_than_a_stack_is_refused)
+{
+	const char *p = ".class Main\n.method static main 0 0\n.locals 65000\n.stack 1000\n return\n.end\n";
+	int rc = run(p, NULL);
+	CHECK_EQ(rc, -ERR_RANGE);
+	CHECKF(strstr(ctx.err, "larger than a thread stack"), "%s", ctx.err);
+}
+
+int main(void)
+{
+	check_begin("vm_heap_test");
+	RUN(garbage_is_reclaimed_and_reused);
+	RUN(reachable_objects_survive_stress);
+	RUN(out_of_memory_is_catchable);
+	RUN(stack_overflow_is_catchable);
+	RUN(type_errors_raise_not_crash);
+	RUN(entry_frame_larger_than_a_stack_is_refused);
+	free(region);
+	return check_done();
+}

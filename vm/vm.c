@@ -1,0 +1,172 @@
+/* vm.c — a region's life: format (root header, heap, built-in classes),
+ * attach after a restore (header checks only: nothing else to rebuild),
+ * thread creation, running threads, errors and console output. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "plat.h"
+#include "internal.h"
+
+#define VM_STACK_SLOTS 65536u          /* per thread: frames + operands     */
+
+int vm_fail(struct vm_ctx *ctx, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void vm_write(struct vm_ctx *ctx, const char *s, size_t n)
+{
+	if (ctx->out)
+		ctx->out(ctx->out_arg, s, n);
+	else if (plat_active)
+		plat_console_write(s, n);
+}
+
+void vm_set_output(struct vm_ctx *ctx, vm_out_fn fn, void *arg)
+{
+	ctx->out = fn;
+	ctx->out_arg = arg;
+}
+
+static void ctx_reset(struct vm_ctx *ctx, void *base)
+{
+	vm_out_fn out = ctx->out;
+	void *arg = ctx->out_arg;
+	memset(ctx, 0, sizeof *ctx);
+	ctx->out = out;
+	ctx->out_arg = arg;
+	ctx->root = base;
+}
+
+int vm_format(struct vm_ctx *ctx, void *base, size_t size)
+{
+	ctx_reset(ctx, base);
+	size_t hdr = (sizeof(struct vm_root) + 63) & ~(size_t)63;
+	if (((uintptr_t)base & 7) || size < hdr + 65536)
+		return vm_fail(ctx, -ERR_INVAL, "region must be 8-byte aligned and at least %zu bytes",
+			       hdr + 65536);
+	struct vm_root *r = base;
+	memset(r, 0, sizeof *r);
+	r->magic = VM_ROOT_MAGIC;
+	r->version = VM_ROOT_VERSION;
+	r->root_size = sizeof *r;
+	r->region_size = size;
+	r->next_thread_id = 1;
+	uintptr_t lo = (uintptr_t)base + hdr;
+	vm_heap_init(r, lo, ((uintptr_t)base + size) & ~(uintptr_t)7);
+	return vm_bootstrap(ctx);
+}
+
+int vm_attach(struct vm_ctx *ctx, void *base, size_t size)
+{
+	ctx_reset(ctx, base);
+	struct vm_root *r = base;
+	if (size < sizeof *r || r->magic != VM_ROOT_MAGIC)
+		return vm_fail(ctx, -ERR_CORRUPT, "no VM root header in the region");
+	if (r->version != VM_ROOT_VERSION || r->root_size != sizeof *r)
+		return vm_fail(ctx, -ERR_VERSION, "VM root version %u (size %u), this VM has %u (%zu)",
+			       r->version, r->root_size, VM_ROOT_VERSION, sizeof *r);
+	if (r->region_size != size || r->heap_lo < (uintptr_t)base ||
+	    r->heap_hi > (uintptr_t)base + size || r->bump < r->heap_lo || r->bump > r->heap_hi)
+		return vm_fail(ctx, -ERR_CORRUPT, "VM root header does not match the region");
+	/* These describe C calls in progress (a load, an allocation holding
+	 * temporaries); none survives a restore, so a snapshot taken in the
+	 * middle of one must not leave the collector disabled or pinned. */
+	r->gc_inhibit = 0;
+	memset(r->tmp, 0, sizeof r->tmp);
+	return 0;
+}
+
+static struct vm_thread *find_thread(struct vm_root *r, uint32_t id)
+{
+	for (struct vm_thread *t = r->threads; t; t = t->next)
+		if (t->id == id)
+			return t;
+	return NULL;
+}
+
+int vm_thread_start(struct vm_ctx *ctx, const char *cname, const char *mname, uint32_t *id)
+{
+	struct vm_root *r = ctx->root;
+	struct vm_class *c = vm_find_class(r, cname, strlen(cname));
+	struct vm_method *m = NULL;
+	for (uint32_t i = 0; c && i < c->methods->h.nrefs; i++) {
+		struct vm_method *k = vm_ptr(c->methods->data[i]);
+		if (vm_str_eq(k->name, mname, strlen(mname)))
+			m = k;
+	}
+	if (!m || !(m->flags & VM_MF_STATIC) || m->nargs != 0 || (m->flags & VM_MF_ABSTRACT))
+		return vm_fail(ctx, -ERR_NOENT, "no static method %s.%s taking no arguments", cname, mname);
+	/* Calls check the callee's frame against the stack's end; the entry
+	 * frame is checked here. */
+	if ((uint64_t)m->nlocals + VM_FRAME_INFO + m->max_stack > VM_STACK_SLOTS)
+		return vm_fail(ctx, -ERR_RANGE, "%s.%s needs a frame larger than a thread stack", cname, mname);
+	struct vm_thread *t = vm_alloc(ctx, r->builtin[VM_BI_THREAD], sizeof *t / 8, VM_THREAD_NREFS);
+	if (!t)
+		return vm_fail(ctx, -ERR_NOMEM, "no memory for a thread");
+	r->tmp[0] = vm_ref(t);
+	t->stack = vm_new_array(ctx, VM_STACK_SLOTS);
+	r->tmp[0] = VM_NULL;
+	if (!t->stack)
+		return vm_fail(ctx, -ERR_NOMEM, "no memory for a thread stack");
+	/* The entry frame: locals, then a caller of NULL marks the bottom. */
+	vm_value *info = t->stack->data + m->nlocals;
+	info[0] = VM_NULL;
+	info[1] = vm_fix(0);
+	info[2] = vm_fix(0);
+	t->method = m;
+	t->pc = 0;
+	t->fp = 0;
+	t->sp = m->nlocals + VM_FRAME_INFO;
+	t->state = VM_TS_RUNNABLE;
+	t->id = (uint32_t)r->next_thread_id++;
+	t->next = r->threads;
+	r->threads = t;
+	if (id)
+		*id = t->id;
+	return 0;
+}
+
+int vm_run(struct vm_ctx *ctx, uint32_t id, uint64_t budget)
+{
+	struct vm_thread *t = find_thread(ctx->root, id);
+	if (!t)
+		return vm_fail(ctx, -ERR_NOENT, "no thread %u", id);
+	if (t->state == VM_TS_DONE)
+		return VM_RUN_DONE;
+	if (t->state == VM_TS_FAILED)
+		return VM_RUN_FAILED;
+	return vm_interp(ctx, t, budget);
+}
+
+int vm_run_all(struct vm_ctx *ctx, uint64_t slice)
+{
+	int failed = 0;
+	for (bool any = true; any && !ctx->stop;) {
+		any = false;
+		for (struct vm_thread *t = ctx->root->threads; t && !ctx->stop; t = t->next) {
+			if (t->state != VM_TS_RUNNABLE)
+				continue;
+			int rc = vm_interp(ctx, t, slice ? slice : 1);
+			if (rc == VM_RUN_STOPPED)
+				any = true;
+			else if (rc == VM_RUN_FAILED)
+				failed++;
+		}
+	}
+	return failed;
+}
+
+int vm_thread_result(struct vm_ctx *ctx, uint32_t id, vm_value *out)
+{
+	struct vm_thread *t = find_thread(ctx->root, id);
+	if (!t || t->state != VM_TS_DONE)
+		return vm_fail(ctx, -ERR_NOENT, "thread %u has not finished", id);
+	*out = t->result;
+	return 0;
+}
