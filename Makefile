@@ -9,6 +9,7 @@ HOST_CC    ?= gcc
 KERNEL_CC  ?= gcc
 IMAGE      ?= $(BUILD)/phantom.img
 BENCH      ?=
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
 export BUILD
 
@@ -19,7 +20,7 @@ ifndef PHANTOM_INNER
 .DEFAULT_GOAL := all
 .PHONY: $(PUBLIC_GOALS) deps clean
 $(PUBLIC_GOALS): deps
-	@$(MAKE) --no-print-directory PHANTOM_INNER=1 $@
+	@$(MAKE) --no-print-directory -j$(JOBS) PHANTOM_INNER=1 $@
 
 deps:
 	@deploy/deps.sh
