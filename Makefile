@@ -8,6 +8,7 @@ BUILD      ?= build
 HOST_CC    ?= gcc
 KERNEL_CC  ?= gcc
 IMAGE      ?= $(BUILD)/phantom.img
+ACCEL      ?= tcg
 BENCH      ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -26,7 +27,7 @@ deps:
 	@deploy/deps.sh
 
 clean:
-	rm -rf $(BUILD)/hosted $(BUILD)/kernel $(BUILD)/tests $(BUILD)/bench
+	rm -rf $(BUILD)/hosted $(BUILD)/kernel $(BUILD)/tests $(BUILD)/bench $(BUILD)/node $(BUILD)/tools
 
 else # ---------------------------------------------------------------- inner
 
@@ -67,8 +68,9 @@ include kernel/build.mk
 include kernel/libc/build.mk
 include deploy/third_party.mk
 include tests/build.mk
--include cluster-tools/build.mk
--include kernel/x86_64/build.mk
+include cluster-tools/build.mk
+include kernel/x86_64/build.mk
+include deploy/node.mk
 
 .PHONY: $(PUBLIC_GOALS) core-freestanding
 
@@ -85,7 +87,10 @@ bench: all $(BENCH_DEPS)
 	@$(if $(BENCH_SELECTED),,echo "no benchmark part named '$(BENCH)'; parts: $(BENCH_PARTS)"; exit 2)
 	@set -e; $(foreach p,$(BENCH_SELECTED),echo "== running bench part $(p)"; $(BENCH_CMD_$(p));)
 
-run run-hosted: all
+# make run: the bare-metal node in QEMU; make run-hosted: the Linux process.
+run: $(KX_ELF32)
+	@ACCEL=$(ACCEL) deploy/run-qemu.sh $(NODE_QEMU_IMAGE)
+run-hosted: $(PHANTOMD)
 	@deploy/run-hosted.sh $(IMAGE)
 
 -include $(shell find $(BUILD)/hosted $(BUILD)/kernel $(BUILD)/tests -name '*.d' 2>/dev/null)

@@ -1,91 +1,15 @@
 /* arena.c — the persistent arena: reservation, lazy page-in, the fault handler
  * (dirty tracking and copy-on-write of pages still being saved), the per-page
- * state table, the COW slot pool and the snapshot instant's re-protection.
- * State word layout and thread rules: arena.h. Everything the fault handler
- * touches is preallocated; it synchronises only through atomics. */
-#include <stdatomic.h>
+ * state table, the COW slot pool and declared-unused pages; the snapshot
+ * instant is in arena_save.c. State word layout and thread rules: arena.h.
+ * Everything the fault handler touches is preallocated; it synchronises only
+ * through atomics. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-
-#define PG                PLAT_PAGE_SIZE
-#define LEAF_SHIFT        12u                 /* 4096 pages = 16 MiB a leaf */
-#define LEAF_PAGES        (1u << LEAF_SHIFT)
-#define BOUNCE_COUNT      32u                 /* page-in buffers            */
-#define NIL               UINT32_MAX          /* end of the dirty list      */
-#define LEAF_BUSY         ((struct pst_pg *)1) /* a top slot being installed */
-#define MERGE_GAP         32u                 /* clean pages a run may span */
-
-#define RES_MASK          0x3u
-#define RES_ABSENT        0x0u
-#define RES_LOADING       0x1u
-#define RES_PRESENT       0x2u
-#define ST_DIRTY          0x4u
-#define ST_UNUSED         0x8u
-#define SAVE_SHIFT        4u
-#define SAVE_MASK         (0xfu << SAVE_SHIFT)
-#define SAVE(s)           (((s) & SAVE_MASK) >> SAVE_SHIFT)
-#define SAVE_SET(s, v)    (((s) & ~SAVE_MASK) | ((uint32_t)(v) << SAVE_SHIFT))
-#define SLOT_SHIFT        8u
-#define SLOT_MASK         (~0u << SLOT_SHIFT)
-#define SLOT(s)           ((s) >> SLOT_SHIFT)
-
-enum { S_NONE, S_PENDING, S_PENDING_UNUSED, S_SAVING, S_COPYING, S_COPIED };
-
-struct pst_pg {
-	_Atomic uint32_t st;
-	uint32_t next;           /* dirty list link; valid while DIRTY */
-};
-
-struct pst_arena {
-	uint8_t *base;
-	uint64_t npages;
-	struct pst_pager pager;
-
-	_Atomic(struct pst_pg *) *top;       /* NULL, LEAF_BUSY or a leaf */
-	uint64_t ntop;
-	_Atomic(struct pst_pg *) *reserve;   /* spare zeroed leaves       */
-	uint32_t nreserve;
-
-	uint8_t *bounce;                     /* BOUNCE_COUNT pages        */
-	_Atomic uint32_t bounce_used;        /* bit i: buffer i taken     */
-
-	uint8_t *cow;                        /* cow_n pages               */
-	_Atomic uint64_t *cow_used;          /* bit per slot; tail bits 1 */
-	uint32_t cow_n, cow_words;
-	_Atomic uint32_t cow_free;
-
-	/* Current epoch's dirty pages: a push-only stack linked through the
-	 * leaves; only the snapshot instant (world stopped) takes it. */
-	_Atomic uint32_t dirty_head;
-	_Atomic uint32_t dirty_count;
-
-	_Atomic uint64_t read_faults, write_faults, page_ins, pager_hits,
-		cow_copies, cow_waits, cow_wait_ns, leaf_waits;
-};
+#include "arena_int.h"
 
 static const uint8_t zero_page[PG];
-
-#define LOAD(p)        atomic_load_explicit((p), memory_order_acquire)
-#define CAS(p, e, v)   atomic_compare_exchange_strong_explicit((p), (e), (v), \
-				memory_order_acq_rel, memory_order_acquire)
-#define BUMP(p, n)     atomic_fetch_add_explicit((p), (n), memory_order_relaxed)
-
-static void *page_addr(const struct pst_arena *a, uint32_t pgno)
-{
-	return a->base + (uint64_t)pgno * PG;
-}
-
-/* Waiting inside the fault handler: yield first, then sleep briefly, both
- * safe there (sched_yield/nanosleep hosted; the scheduler on bare metal). */
-static void backoff(unsigned *spins)
-{
-	if ((*spins)++ < 100)
-		plat_thread_yield();
-	else
-		plat_sleep_ns(20000);
-}
 
 /* ---- page-state table ---------------------------------------------------- */
 
@@ -121,17 +45,6 @@ static struct pst_pg *pg_entry(struct pst_arena *a, uint32_t pgno,
 			return NULL;
 		return &l[pgno & (LEAF_PAGES - 1)];
 	}
-}
-
-/* Entry of a page known to have one (it was dirtied), or NULL. */
-static struct pst_pg *pg_lookup(struct pst_arena *a, uint32_t pgno)
-{
-	if (pgno >= a->npages)
-		return NULL;
-	struct pst_pg *l = LOAD(&a->top[pgno >> LEAF_SHIFT]);
-	if (l == NULL || l == LEAF_BUSY)
-		return NULL;
-	return &l[pgno & (LEAF_PAGES - 1)];
 }
 
 int pst_arena_refill(struct pst_arena *a)
@@ -190,12 +103,6 @@ static uint32_t cow_try_alloc(struct pst_arena *a)
 		}
 	}
 	return UINT32_MAX;
-}
-
-static void cow_release(struct pst_arena *a, uint32_t slot)
-{
-	atomic_fetch_and(&a->cow_used[slot / 64], ~(1ull << (slot % 64)));
-	atomic_fetch_add(&a->cow_free, 1);
 }
 
 /* Copies a PENDING page (present, read-only) into a COW slot, leaving it
@@ -310,8 +217,15 @@ static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		/* PRESENT. A read fault, or a write to a page another thread
 		 * is marking dirty, raced with a protection change: (re)apply
 		 * the protection the state calls for, idempotently. */
+		if (is_write && (s & ST_DIRTY) && SAVE(s) == S_PREPROT) {
+			/* Written after its prepare: the instant protects it. */
+			if (!CAS(&e->st, &s, SAVE_SET(s, S_NONE)))
+				continue;
+			return plat_mem_protect(addr, PG, PLAT_PROT_RW);
+		}
 		if (!is_write || (s & ST_DIRTY))
-			return plat_mem_protect(addr, PG, (s & ST_DIRTY) ?
+			return plat_mem_protect(addr, PG, ((s & ST_DIRTY) &&
+						SAVE(s) != S_PREPROT) ?
 						PLAT_PROT_RW : PLAT_PROT_READ);
 		switch (SAVE(s)) {
 		case S_SAVING:
@@ -478,156 +392,13 @@ int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,
 	for (uint64_t p = pgno; p < pgno + count; p++) {
 		struct pst_pg *e = pg_lookup(a, (uint32_t)p);
 		uint32_t s = LOAD(&e->st);
-		while (!CAS(&e->st, &s, (s & ~RES_MASK) | RES_ABSENT |
-			    ST_UNUSED | ST_DIRTY))
-			;
+		uint32_t ns;
+		do
+			ns = (SAVE(s) == S_PREPROT ? SAVE_SET(s, S_NONE) : s);
+		while (!CAS(&e->st, &s, (ns & ~RES_MASK) | RES_ABSENT |
+			    ST_UNUSED | ST_DIRTY));
 		if (!(s & ST_DIRTY))
 			dirty_push(a, (uint32_t)p, e);
 	}
 	return 0;
-}
-
-/* ---- the snapshot instant and the writer's side -------------------------- */
-
-/* LSD radix sort, 4 passes of 8 bits: O(n), no recursion, no libc qsort. */
-static void sort_pages(uint32_t *v, uint32_t *tmp, size_t n)
-{
-	for (unsigned shift = 0; shift < 32; shift += 8) {
-		size_t cnt[257] = { 0 };
-		for (size_t i = 0; i < n; i++)
-			cnt[((v[i] >> shift) & 0xff) + 1]++;
-		for (int b = 0; b < 256; b++)
-			cnt[b + 1] += cnt[b];
-		for (size_t i = 0; i < n; i++)
-			tmp[cnt[(v[i] >> shift) & 0xff]++] = v[i];
-		memcpy(v, tmp, n * sizeof *v);
-	}
-}
-
-static bool is_present(struct pst_arena *a, uint32_t pgno)
-{
-	struct pst_pg *e = pg_lookup(a, pgno);
-	return e != NULL && (LOAD(&e->st) & RES_MASK) == RES_PRESENT;
-}
-
-static bool gap_present(struct pst_arena *a, uint32_t from, uint32_t to)
-{
-	for (uint32_t p = from; p < to; p++)
-		if (!is_present(a, p))
-			return false;
-	return true;
-}
-
-int pst_arena_epoch_close(struct pst_arena *a, struct pst_arena_batch *out)
-{
-	size_t n = atomic_load(&a->dirty_count);
-	uint32_t *pages = malloc((n ? n : 1) * sizeof *pages);
-	uint32_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
-	if (pages == NULL || tmp == NULL) {
-		free(pages);
-		free(tmp);
-		return -ERR_NOMEM;
-	}
-	uint32_t p = atomic_exchange(&a->dirty_head, NIL);
-	atomic_store(&a->dirty_count, 0);
-	size_t i = 0;
-	while (p != NIL) {
-		struct pst_pg *e = pg_lookup(a, p);
-		uint32_t s = LOAD(&e->st);
-		if (i == n || SAVE(s) != S_NONE)
-			plat_panic("pst_arena_epoch_close: page %u listed twice "
-				   "or still being saved", p);
-		atomic_store(&e->st, SAVE_SET(s & ~ST_DIRTY, (s & ST_UNUSED) ?
-				S_PENDING_UNUSED : S_PENDING));
-		pages[i++] = p;
-		p = e->next;
-	}
-	if (i != n)
-		plat_panic("pst_arena_epoch_close: %zu listed, %zu counted", i, n);
-	sort_pages(pages, tmp, n);
-	free(tmp);
-	/* Re-protect present pages, one run per call (each call may split a
-	 * VMA; see BAREMETAL-NOTES, max_map_count). A run bridges a gap of up
-	 * to MERGE_GAP pages that are all present: those are clean (not on
-	 * the list), so already read-only. Cost stays O(dirty pages). */
-	for (size_t r = 0; r < n;) {
-		if (!is_present(a, pages[r])) {
-			r++;
-			continue;
-		}
-		size_t end = r + 1;
-		while (end < n && pages[end] - pages[end - 1] <= MERGE_GAP + 1 &&
-		       is_present(a, pages[end]) &&
-		       gap_present(a, pages[end - 1] + 1, pages[end]))
-			end++;
-		uint64_t len = (uint64_t)(pages[end - 1] - pages[r] + 1) * PG;
-		int rc = plat_mem_protect(page_addr(a, pages[r]), len,
-					  PLAT_PROT_READ);
-		if (rc != 0)
-			plat_panic("pst_arena_epoch_close: re-protecting %zu "
-				   "pages at %u: %s", end - r, pages[r],
-				   err_str(rc));
-		r = end;
-	}
-	out->pages = pages;
-	out->count = n;
-	return 0;
-}
-
-void pst_arena_batch_free(struct pst_arena_batch *b)
-{
-	free(b->pages);
-	b->pages = NULL;
-	b->count = 0;
-}
-
-int pst_arena_save_page(struct pst_arena *a, uint32_t pgno, void *buf,
-			const void **contents)
-{
-	struct pst_pg *e = pg_lookup(a, pgno);
-	if (e == NULL)
-		return -ERR_INVAL;
-	for (unsigned spins = 0;;) {
-		uint32_t s = LOAD(&e->st);
-		switch (SAVE(s)) {
-		case S_PENDING_UNUSED:
-			return PST_SAVE_UNUSED;
-		case S_COPIED:
-			*contents = a->cow + (uint64_t)SLOT(s) * PG;
-			return PST_SAVE_PAGE;
-		case S_COPYING:
-			backoff(&spins);
-			continue;
-		case S_PENDING:
-			if (!CAS(&e->st, &s, SAVE_SET(s, S_SAVING)))
-				continue;
-			/* SAVING: the page is read-only and writers wait on
-			 * this state, so it cannot change under the copy. */
-			memcpy(buf, page_addr(a, pgno), PG);
-			atomic_store_explicit(&e->st, SAVE_SET(s, S_NONE),
-					      memory_order_release);
-			*contents = buf;
-			return PST_SAVE_PAGE;
-		default:
-			return -ERR_INVAL;
-		}
-	}
-}
-
-void pst_arena_save_done(struct pst_arena *a, uint32_t pgno)
-{
-	struct pst_pg *e = pg_lookup(a, pgno);
-	if (e == NULL)
-		return;
-	uint32_t s = LOAD(&e->st);
-	for (;;) {
-		uint32_t sv = SAVE(s);
-		if (sv != S_COPIED && sv != S_PENDING_UNUSED)
-			return;
-		if (CAS(&e->st, &s, SAVE_SET(s, S_NONE) & ~SLOT_MASK)) {
-			if (sv == S_COPIED)
-				cow_release(a, SLOT(s));
-			return;
-		}
-	}
 }

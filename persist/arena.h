@@ -4,7 +4,7 @@
  * Also the per-page save state the snapshot engine (snapshot.c) drives: the
  * copy-on-write of a page still being saved happens here, in the fault path.
  *
- * Per-page state, one 32-bit word per page (struct in arena.c):
+ * Per-page state, one 32-bit word per page (struct in arena_int.h):
  *
  *   31                         8 7   4  3      2      1  0
  *  +----------------------------+------+------+------+-----+
@@ -16,7 +16,9 @@
  *   UNUSED:declared unused (absent; reads as zeros, not from the pager)
  *   save:  NONE / PENDING (closing epoch, not yet saved) / PENDING_UNUSED /
  *          SAVING (writer copying it) / COPYING (fault handler copying it) /
- *          COPIED (its instant contents sit in a COW slot)
+ *          COPIED (its instant contents sit in a COW slot) /
+ *          PREPROT (open epoch, DIRTY, re-protected early by
+ *          pst_arena_epoch_prepare and not written since)
  *
  * States live in a two-level table: a top array of 1 pointer per 16 MiB of
  * arena (32 KiB of pointers for 64 GiB, zero pages until used) and leaves of
@@ -124,6 +126,21 @@ struct pst_arena_batch {
  * could no longer be saved consistently): it panics. -ERR_NOMEM leaves the
  * epoch open and nothing changed. */
 int pst_arena_epoch_close(struct pst_arena *a, struct pst_arena_batch *out);
+
+/* pst_arena_epoch_close in two halves, so the sort leaves the pause: cut
+ * is the instant (the batch in no order), batch_sort then puts it in
+ * ascending order (-ERR_NOMEM leaves it unsorted). */
+int pst_arena_epoch_cut(struct pst_arena *a, struct pst_arena_batch *out);
+int pst_arena_batch_sort(struct pst_arena_batch *b);
+
+/* Optional, just before the instant, with mutators running (the previous
+ * batch fully saved, no epoch_close meanwhile): write-protects the open
+ * epoch's present dirty pages now, so the instant need only protect those
+ * written again since. A write to a prepared page faults once more (it is
+ * unprotected and left for the instant), so this pays only for big epochs:
+ * below 512 dirty pages it does nothing. Failure changes nothing the
+ * instant relies on. */
+int pst_arena_epoch_prepare(struct pst_arena *a);
 void pst_arena_batch_free(struct pst_arena_batch *b);
 
 enum pst_save_kind { PST_SAVE_PAGE = 1, PST_SAVE_UNUSED = 2 };

@@ -1,7 +1,14 @@
 /* image.c — puts persist/ together: store + arena + snapshot engine + delta
  * codec, and the optional snapshot clock. The sink turns each closing epoch
- * into one delta against the store's committed epoch, then commits the epoch
- * by applying that delta to the store inside one transaction.
+ * into one delta against the store's committed epoch and, as it goes, puts
+ * the same pages into one store transaction (each base page read once; no
+ * decode); epoch_end seals the delta and commits the transaction. If that
+ * commit fails, the retried epoch_end commits by applying the sealed delta
+ * to the store instead (the path a replica takes). The two give the same
+ * image: the delta holds exactly the pages put (tests/unit/pst_image_test
+ * deltas_rebuild_a_replica compares a replica's store with the leader's).
+ * The pages put lately stay in a small cache (BASE_SLOTS pages), so a page
+ * dirtied again in a later epoch finds its base there, not on the device.
  *
  * Lock rule: store_lock guards every call into the store. It is taken by the
  * writer thread (sink) and by the fault handler on a mutator (pager). The
@@ -16,6 +23,16 @@
 #include "delta.h"
 #include "store.h"
 
+#define BASE_SLOTS 1024u     /* base cache, direct-mapped by page: 4 MiB */
+
+/* A cached base: page pgno as put in `epoch`. Invariant: every put or drop
+ * of a page refreshes or clears its slot, so an entry whose epoch is
+ * committed (<= the store's epoch) holds the page's committed contents. */
+struct base_ent {
+	uint64_t pgno, epoch;
+	bool valid;
+};
+
 struct pst_image {
 	struct pst_image_config cfg;
 	struct pst_store *store;
@@ -29,9 +46,14 @@ struct pst_image {
 	bool have_last;              /* a page was added this epoch          */
 	uint64_t last_pgno;          /* last page added (repeats are no-ops) */
 	bool finished;               /* delta_finish done for this epoch     */
+	bool last_put;               /* last_pgno is also in txn             */
+	struct pst_txn *txn;         /* this epoch's direct puts, or NULL    */
+	uint64_t epoch_raw;          /* raw bytes of this epoch's pages      */
 	const void *delta;
 	size_t delta_len;
 	uint8_t base_page[PLAT_PAGE_SIZE];
+	struct base_ent *bc;         /* BASE_SLOTS entries                    */
+	uint8_t *bc_data;            /* BASE_SLOTS pages                      */
 	uint64_t delta_bytes, raw_bytes;
 
 	/* The snapshot clock. */
@@ -84,14 +106,27 @@ static int target_drop(void *ctx, uint64_t pgno)
 
 /* ---- sink: the snapshot writer's side ----------------------------------- */
 
+static void txn_drop(struct pst_image *img)
+{
+	if (img->txn != NULL) {
+		pst_txn_abort(img->txn);
+		img->txn = NULL;
+	}
+}
+
 static int sink_begin(void *ctx, uint64_t epoch)
 {
 	struct pst_image *img = ctx;
 	plat_mutex_lock(img->store_lock);
+	txn_drop(img);               /* a failed begin's, if repeated */
 	img->base_epoch = pst_store_epoch(img->store);
+	/* No txn (the store refused one): epoch_end commits by applying. */
+	if (pst_txn_begin(img->store, epoch, &img->txn) < 0)
+		img->txn = NULL;
 	plat_mutex_unlock(img->store_lock);
 	img->have_last = false;
 	img->finished = false;
+	img->epoch_raw = 0;
 	return pst_delta_begin(img->dw, epoch, img->base_epoch);
 }
 
@@ -108,54 +143,98 @@ static void mark_added(struct pst_image *img, uint64_t pgno)
 {
 	img->have_last = true;
 	img->last_pgno = pgno;
+	img->last_put = false;
+}
+
+/* The page's change into this epoch's txn; a repeated call after a failed
+ * put repeats only the put (the delta already has the page). */
+static int put_direct(struct pst_image *img, uint64_t pgno,
+		      const void *contents)
+{
+	if (img->last_put)
+		return 0;
+	plat_mutex_lock(img->store_lock);
+	int rc = contents ? pst_txn_put_page(img->txn, pgno, contents)
+			  : pst_txn_drop_page(img->txn, pgno);
+	if (rc < 0)
+		plat_printf("persist: page %llu not stored: %s\n",
+			    (unsigned long long)pgno,
+			    pst_store_last_error(img->store));
+	plat_mutex_unlock(img->store_lock);
+	if (rc == 0)
+		img->last_put = true;
+	return rc;
+}
+
+/* The page's contents at the store's epoch (NULL: absent, zeros). */
+static int base_of(struct pst_image *img, uint64_t pgno, const void **base)
+{
+	uint32_t slot = (uint32_t)(pgno % BASE_SLOTS);
+	struct base_ent *be = &img->bc[slot];
+	if (be->valid && be->pgno == pgno && be->epoch <= img->base_epoch) {
+		*base = img->bc_data + (size_t)slot * PLAT_PAGE_SIZE;
+		return 0;
+	}
+	bool present = false;
+	plat_mutex_lock(img->store_lock);
+	int rc = pst_store_read_page(img->store, pgno, img->base_page, &present);
+	plat_mutex_unlock(img->store_lock);
+	*base = present ? img->base_page : NULL;
+	return rc < 0 ? rc : 0;
+}
+
+static void base_remember(struct pst_image *img, uint64_t epoch,
+			  uint64_t pgno, const void *contents)
+{
+	uint32_t slot = (uint32_t)(pgno % BASE_SLOTS);
+	struct base_ent *be = &img->bc[slot];
+	if (contents == NULL) {          /* dropped: forget it */
+		if (be->pgno == pgno)
+			be->valid = false;
+		return;
+	}
+	memcpy(img->bc_data + (size_t)slot * PLAT_PAGE_SIZE, contents,
+	       PLAT_PAGE_SIZE);
+	*be = (struct base_ent){ .pgno = pgno, .epoch = epoch, .valid = true };
 }
 
 static int sink_page(void *ctx, uint64_t epoch, uint64_t pgno,
 		     const void *contents)
 {
 	struct pst_image *img = ctx;
-	(void)epoch;
-	if (already_added(img, pgno))
-		return 0;
-	bool present = false;
-	plat_mutex_lock(img->store_lock);
-	int rc = pst_store_read_page(img->store, pgno, img->base_page, &present);
-	plat_mutex_unlock(img->store_lock);
-	if (rc < 0)
-		return rc;
-	rc = pst_delta_add_page(img->dw, pgno, present ? img->base_page : NULL,
-				contents);
-	if (rc == 0)
+	if (!already_added(img, pgno)) {
+		const void *base;
+		int rc = base_of(img, pgno, &base);
+		if (rc < 0)
+			return rc;
+		rc = pst_delta_add_page(img->dw, pgno, base, contents);
+		if (rc < 0)
+			return rc;
 		mark_added(img, pgno);
-	return rc;
+		base_remember(img, epoch, pgno, contents);
+		img->epoch_raw += PLAT_PAGE_SIZE;
+	}
+	return img->txn ? put_direct(img, pgno, contents) : 0;
 }
 
 static int sink_unused(void *ctx, uint64_t epoch, uint64_t pgno)
 {
 	struct pst_image *img = ctx;
-	(void)epoch;
-	if (already_added(img, pgno))
-		return 0;
-	int rc = pst_delta_add_unused(img->dw, pgno);
-	if (rc == 0)
-		mark_added(img, pgno);
-	return rc;
-}
-
-static int sink_end(void *ctx, uint64_t epoch)
-{
-	struct pst_image *img = ctx;
-	int rc;
-	if (!img->finished) {
-		rc = pst_delta_finish(img->dw, &img->delta, &img->delta_len);
+	if (!already_added(img, pgno)) {
+		int rc = pst_delta_add_unused(img->dw, pgno);
 		if (rc < 0)
 			return rc;
-		img->finished = true;
+		mark_added(img, pgno);
+		base_remember(img, epoch, pgno, NULL);
 	}
+	return img->txn ? put_direct(img, pgno, NULL) : 0;
+}
 
+/* The fallback commit: the sealed delta applied to the store in a new txn. */
+static int commit_by_apply(struct pst_image *img, uint64_t epoch)
+{
 	struct apply_ctx a = { .img = img };
-	plat_mutex_lock(img->store_lock);
-	rc = pst_txn_begin(img->store, epoch, &a.txn);
+	int rc = pst_txn_begin(img->store, epoch, &a.txn);
 	if (rc == 0) {
 		struct pst_delta_target t = {
 			.ctx = &a,
@@ -170,6 +249,27 @@ static int sink_end(void *ctx, uint64_t epoch)
 		else
 			pst_txn_abort(a.txn);
 	}
+	return rc;
+}
+
+static int sink_end(void *ctx, uint64_t epoch)
+{
+	struct pst_image *img = ctx;
+	int rc;
+	if (!img->finished) {
+		rc = pst_delta_finish(img->dw, &img->delta, &img->delta_len);
+		if (rc < 0)
+			return rc;
+		img->finished = true;
+	}
+
+	plat_mutex_lock(img->store_lock);
+	if (img->txn != NULL) {
+		rc = pst_txn_commit(img->txn);        /* frees the txn */
+		img->txn = NULL;
+	} else {
+		rc = commit_by_apply(img, epoch);
+	}
 	if (rc < 0)
 		plat_printf("persist: epoch %llu not committed: %s (%s)\n",
 			    (unsigned long long)epoch, err_str(rc),
@@ -178,9 +278,7 @@ static int sink_end(void *ctx, uint64_t epoch)
 	if (rc < 0)
 		return rc;
 
-	struct pst_delta_info info;
-	if (pst_delta_verify(img->delta, img->delta_len, &info) == 0)
-		img->raw_bytes += info.raw_bytes;
+	img->raw_bytes += img->epoch_raw;
 	img->delta_bytes += img->delta_len;
 	if (img->cfg.on_delta)
 		img->cfg.on_delta(img->cfg.on_delta_ctx, epoch, img->delta,
@@ -221,6 +319,7 @@ static void image_free(struct pst_image *img)
 		pst_snap_close(img->snap);
 	if (img->arena)
 		pst_arena_close(img->arena);
+	txn_drop(img);
 	if (img->store)
 		pst_store_close(img->store);
 	if (img->dw)
@@ -233,13 +332,19 @@ static void image_free(struct pst_image *img)
 		plat_mutex_free(img->take_lock);
 	if (img->store_lock)
 		plat_mutex_free(img->store_lock);
+	free(img->bc);
+	free(img->bc_data);
 	free(img);
 }
 
 /* Everything after the store is open: arena, engine, clock. */
 static int image_start(struct pst_image *img, char *why, size_t whylen)
 {
-	int rc = pst_delta_writer_new(&img->dw);
+	img->bc = calloc(BASE_SLOTS, sizeof *img->bc);
+	img->bc_data = malloc((size_t)BASE_SLOTS * PLAT_PAGE_SIZE);
+	int rc = img->bc && img->bc_data ? 0 : -ERR_NOMEM;
+	if (rc == 0)
+		rc = pst_delta_writer_new(&img->dw);
 	if (rc == 0)
 		rc = plat_mutex_new(&img->take_lock);
 	if (rc == 0)

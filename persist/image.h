@@ -1,9 +1,10 @@
 /* image.h — a persistent image: the whole of persist/ put together. The store
  * on a block device, the arena paged in lazily from it, and the snapshot
- * engine, whose sink encodes each closing epoch as a delta and commits that
- * epoch by applying the delta to the store — the same commit path a replica
- * uses, so every committed epoch has been through the bytes that replication
- * ships. Optionally a clock thread takes a snapshot every interval. */
+ * engine, whose sink encodes each closing epoch as a delta (the bytes
+ * replication ships) and commits the same pages to the store in one
+ * transaction; a replica applying the delta gets the very same image. If
+ * that commit fails, the retry commits by applying the delta, as a replica
+ * does. Optionally a clock thread takes a snapshot every interval. */
 #ifndef PHANTOM_PST_IMAGE_H
 #define PHANTOM_PST_IMAGE_H
 

@@ -1,7 +1,8 @@
 /* snapshot.c — the snapshot engine: epoch numbers, the snapshot instant
- * (stop, pst_arena_epoch_close, resume), and the writer thread that saves the
- * closing epoch through the sink with retries, then commits it. The copy-on-
- * write and its bounded slot pool sit in the arena's fault path (arena.c). */
+ * (prepare, stop, pst_arena_epoch_cut, resume), and the writer thread that
+ * sorts the closing epoch's pages and saves them through the sink with
+ * retries, then commits it. The copy-on-write and its bounded slot pool sit
+ * in the arena's fault path (arena.c). */
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -82,10 +83,13 @@ static int sink_call(struct pst_snap *s, enum sink_op op, uint64_t epoch,
 }
 
 static int write_epoch(struct pst_snap *s, uint64_t epoch,
-		       const struct pst_arena_batch *b)
+		       struct pst_arena_batch *b)
 {
 	bool reported = false;
 	uint64_t saved = 0, unused = 0;
+	/* The instant left the batch unsorted; the sink wants it ascending. */
+	while (pst_arena_batch_sort(b) != 0)
+		plat_sleep_ns(RETRY_MIN_NS);
 	int rc = sink_call(s, OP_BEGIN, epoch, 0, NULL, &reported);
 	for (size_t i = 0; rc == 0 && i < b->count; i++) {
 		const void *contents = NULL;
@@ -228,9 +232,10 @@ int pst_snap_take(struct pst_snap *s, uint64_t *epoch)
 	 * its fault handler for the writer to refill leaves, and the writer
 	 * takes mu between refills. */
 	struct pst_arena_batch b;
+	pst_arena_epoch_prepare(s->arena);     /* optional: errors ignored */
 	uint64_t t0 = plat_monotonic_ns();
 	s->world.stop(s->world.ctx);
-	rc = pst_arena_epoch_close(s->arena, &b);
+	rc = pst_arena_epoch_cut(s->arena, &b);   /* sorted by the writer */
 	s->world.resume(s->world.ctx);
 	uint64_t pause = plat_monotonic_ns() - t0;
 

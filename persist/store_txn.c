@@ -3,7 +3,8 @@
  *
  * Commit order (each step only after the previous one returned):
  *   1. (txn_begin) zero an unprotected other slot, flush
- *   2. data blocks (at put time) and new map blocks to free blocks
+ *   2. data blocks (at put time, consecutive ones gathered into one write of
+ *      up to WB_BLOCKS) and new map blocks to free blocks
  *   3. flush                      -> everything the new root reaches is durable
  *   4. superblock to the other slot (epoch, root + checksum), flush
  *                                 -> the epoch is committed
@@ -13,6 +14,8 @@
 #include <string.h>
 
 #include "store_int.h"
+
+#define WB_BLOCKS 32u              /* write-behind: blocks per data write */
 
 struct chg {
 	uint64_t pgno, seq;
@@ -32,6 +35,12 @@ struct pst_txn {
 	struct ulist alloc;        /* blocks this txn allocated (undo on failure) */
 	struct ulist rel;          /* committed blocks the new epoch no longer uses */
 	int64_t live_delta;        /* new tree's blocks minus the committed tree's */
+	/* Data blocks put but not yet written: wb_n blocks from wb_first on.
+	 * Their changes are already listed, so a txn never commits (nor gives
+	 * the buffer up) before wb_flush has written them. */
+	uint8_t *wb;
+	uint64_t wb_first;
+	uint32_t wb_n;
 	uint32_t meta_len;
 	uint8_t meta[PST_STORE_META_MAX];
 	uint8_t buf[PST_MAX_LEVELS][PST_BLK];
@@ -79,7 +88,45 @@ static void txn_free(struct pst_txn *t, bool undo)
 	free(t->alloc.v);
 	free(t->rel.v);
 	free(t->c);
+	free(t->wb);
 	free(t);
+}
+
+/* Writes the gathered data blocks; on failure they stay gathered (a later
+ * put or the commit tries again). */
+static int wb_flush(struct pst_txn *t)
+{
+	if (t->wb_n == 0)
+		return 0;
+	struct pst_store *s = t->s;
+	int rc = plat_blk_write(s->blk, t->wb_first * PST_BLK, t->wb,
+				(size_t)t->wb_n * PST_BLK);
+	if (rc < 0)
+		return pst_store_seterr(s, rc, "%s: write of blocks %llu..%llu "
+			"failed: %s", s->blk->name ? s->blk->name : "store",
+			(unsigned long long)t->wb_first,
+			(unsigned long long)(t->wb_first + t->wb_n - 1),
+			err_str(rc));
+	t->wb_n = 0;
+	return 0;
+}
+
+/* Data block b (just allocated) will hold page: gathered when it extends
+ * the run in the buffer, else the buffer is written first. */
+static int wb_put(struct pst_txn *t, uint64_t b, const void *page)
+{
+	if (t->wb == NULL && (t->wb = malloc((size_t)WB_BLOCKS * PST_BLK)) == NULL)
+		return pst_store_io(t->s, true, b, (void *)page);
+	if (t->wb_n > 0 && (t->wb_n == WB_BLOCKS || b != t->wb_first + t->wb_n)) {
+		int rc = wb_flush(t);
+		if (rc < 0)
+			return rc;
+	}
+	if (t->wb_n == 0)
+		t->wb_first = b;
+	memcpy(t->wb + (size_t)t->wb_n * PST_BLK, page, PST_BLK);
+	t->wb_n++;
+	return 0;
 }
 
 int pst_txn_begin(struct pst_store *s, uint64_t epoch, struct pst_txn **out)
@@ -161,8 +208,9 @@ int pst_txn_put_page(struct pst_txn *t, uint64_t pgno, const void *page)
 	if ((rc = txn_alloc(t, &e.blk)) < 0)
 		return rc;
 	e.sum = pst_store_sum(e.blk, page);
-	/* The block stays in t->alloc, so failure paths free it. */
-	if ((rc = pst_store_io(t->s, true, e.blk, (void *)page)) < 0)
+	/* The block stays in t->alloc, so failure paths free it. A change is
+	 * listed only once its block is gathered or written. */
+	if ((rc = wb_put(t, e.blk, page)) < 0)
 		return rc;
 	return add_chg(t, pgno, e);
 }
@@ -309,6 +357,8 @@ int pst_txn_commit(struct pst_txn *t)
 	struct pst_sb nsb = s->cur;
 	uint8_t img[PST_BLK];
 	int rc;
+	if ((rc = wb_flush(t)) < 0)
+		goto fail;
 	sort_changes(t);
 	if ((rc = build(t, 0, s->cur.root, 0, t->c, t->n, &nsb.root)) < 0 ||
 	    (rc = pst_store_flush(s, "data and map blocks")) < 0)

@@ -1,21 +1,34 @@
 /* heap.c — the allocator and the garbage collector. The heap is
- * [heap_lo, heap_hi) of the region; all of the allocator's state (bump
- * pointer, free lists, counters) is in struct vm_root, and free blocks are
- * linked through the heap itself.
+ * [heap_lo, heap_hi) of the region; all of the allocator's and collector's
+ * state (bump pointer, free lists, counters, marking cursor) is in struct
+ * vm_root and the block headers, and free blocks are linked through the
+ * heap itself.
  *
  * Allocation: an exact-size free list for small blocks, then the bump
  * pointer, then first fit on the large list (splitting). When the words
  * allocated since the last collection exceed the live words (at least
- * VM_GC_MIN_WORDS), a collection runs first.
+ * VM_GC_MIN_WORDS), a collection cycle starts.
  *
- * Collection: stop-the-world, non-moving mark-sweep. Invariant: a
- * collection runs entirely inside one instruction (or a loader step), so a
- * safepoint never sees it half done and a snapshot never holds a
- * half-swept heap; its mark stack is transient C memory. Sweep walks blocks
- * by their size words, coalesces free neighbours and rebuilds every list.
- * Pauses grow with the heap: the road to bounded pauses is an incremental
- * tri-colour marker with a Dijkstra write barrier on PUTFIELD/ASTORE/
- * PUTSTATIC and a sweep cursor, both kept in vm_root. */
+ * Collection: non-moving mark-sweep with incremental, snapshot-at-the-
+ * beginning marking. Colours: white (mark 0), gray (mark 1, gray 1: fields
+ * not scanned yet), black (mark 1, gray 0). A cycle starts by shading the
+ * roots and every thread's stack below sp (work ∝ roots and stacks, not the
+ * heap); then each allocation does a step of marking proportional to its
+ * size: a cursor (gc_scan) walks the heap by block headers and scans gray
+ * blocks; shading a block below the cursor records it in gc_gray_lo for
+ * another pass. Invariants while marking: every object reachable when the
+ * cycle started ends up marked, because (1) the roots and stacks were
+ * shaded at the start, (2) every overwrite of a reference in a heap object
+ * or a root field first shades the old value (vm_gc_shade: PUTFIELD,
+ * ASTORE, PUTSTATIC and the C code that edits the thread list, monitor
+ * table and root directory), and (3) blocks allocated while marking are
+ * born black. Stack slots need no barrier: what a thread loads after the
+ * start comes from a heap slot, whose overwrite is barriered. When no gray
+ * block is left, a sweep, also in steps, frees white blocks, coalesces
+ * them and rebuilds the lists (see start_sweep).
+ * Every step runs inside one instruction (or a loader step), so a
+ * safepoint, and a snapshot, sees a consistent cycle; all its state is in
+ * the region, so a restored region simply continues the cycle. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +59,7 @@ static void put_free(struct vm_root *r, uint64_t addr, uint64_t words)
 	b->h.words = (uint32_t)words;
 	b->h.nrefs = 0;
 	b->h.mark = 0;
+	b->h.gray = 0;
 	uint64_t *list = words < VM_SMALL_LISTS ? &r->free_small[words] : &r->free_large;
 	b->next = (struct free_blk *)(uintptr_t)*list;
 	*list = addr;
@@ -53,13 +67,12 @@ static void put_free(struct vm_root *r, uint64_t addr, uint64_t words)
 
 /* ---- marking ---- */
 
-struct mstack {
-	struct vm_obj **v;
-	size_t n, cap;
-	bool oom;
-};
-
-static void push(struct mstack *s, vm_value v)
+/* Newly shaded blocks also go on a small gray stack in the root and are
+ * scanned depth-first before the cursor moves on: a list linked downwards
+ * would otherwise take one heap pass per node. When the stack is full, a
+ * block below the cursor is recorded in gc_gray_lo instead (found again by
+ * another pass); one above it is found by this pass. */
+static void shade_to(struct vm_root *r, bool stack, vm_value v)
 {
 	if (!vm_is_ref(v))
 		return;
@@ -67,115 +80,212 @@ static void push(struct mstack *s, vm_value v)
 	if (o->mark)
 		return;
 	o->mark = 1;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 1024;
-		struct vm_obj **nv = realloc(s->v, cap * sizeof *nv);
-		if (!nv) {
-			/* Marked but not scanned: fall back to rescanning the
-			 * heap for marked blocks (see mark_overflow). */
-			s->oom = true;
-			return;
-		}
-		s->v = nv;
-		s->cap = cap;
+	o->gray = 1;
+	uint64_t a = (uint64_t)(uintptr_t)o;
+	if (stack && r->gc_ngray < VM_GC_GRAY) {
+		r->gc_gray[r->gc_ngray++] = a;
+		return;
 	}
-	s->v[s->n++] = o;
+	if (a < r->gc_scan && a < r->gc_gray_lo)
+		r->gc_gray_lo = a;
 }
 
-static void scan(struct mstack *s, struct vm_obj *o)
+void vm_gc_shade(struct vm_root *r, vm_value v)
+{
+	shade_to(r, true, v);
+}
+
+/* Blacken o: shade what it references. Returns the work done. */
+static uint64_t scan(struct vm_root *r, struct vm_obj *o)
 {
 	vm_value *w = (vm_value *)(o + 1);
+	o->gray = 0;
 	if (o->cls && o->cls->kind == VM_K_THREAD) {
 		struct vm_thread *t = (struct vm_thread *)o;
 		for (unsigned i = 0; i < VM_THREAD_NREFS; i++)
-			if (i != 4)
-				push(s, w[i]);
+			if (i != VM_THREAD_STACK_REF)
+				shade_to(r, true, w[i]);
 		if (t->stack) {
+			/* A stack is black without being scanned past sp: slots
+			 * above it are dead. */
 			t->stack->h.mark = 1;
+			t->stack->h.gray = 0;
 			for (uint64_t i = 0; i < t->sp; i++)
-				push(s, t->stack->data[i]);
+				shade_to(r, true, t->stack->data[i]);
+			return 1 + VM_THREAD_NREFS + t->sp;
 		}
-		return;
+		return 1 + VM_THREAD_NREFS;
 	}
 	for (uint32_t i = 0; i < o->nrefs; i++)
-		push(s, w[i]);
+		shade_to(r, true, w[i]);
+	return 1 + o->nrefs;
 }
 
-static void drain(struct mstack *s)
+static void begin_cycle(struct vm_root *r)
 {
-	while (s->n)
-		scan(s, s->v[--s->n]);
-}
-
-/* If the mark stack could not grow, rescan the heap for marked blocks
- * until nothing new gets marked: slow but bounded memory. */
-static void mark_overflow(struct vm_root *r, struct mstack *s)
-{
-	while (s->oom) {
-		s->oom = false;
-		for (uint64_t a = r->heap_lo; a < r->bump;) {
-			struct vm_obj *o = (struct vm_obj *)(uintptr_t)a;
-			if (o->cls && o->mark) {
-				scan(s, o);
-				drain(s);
-			}
-			a += (uint64_t)o->words * 8;
-		}
+	r->gc_marking = 1;
+	r->gc_scan = r->heap_lo;
+	r->gc_gray_lo = UINT64_MAX;
+	r->gc_ngray = 0;
+	for (unsigned i = 0; i < VM_TMP_ROOTS; i++)
+		vm_gc_shade(r, r->tmp[i]);
+	vm_gc_shade(r, vm_ref(r->classes));
+	for (unsigned i = 0; i < VM_BI_COUNT; i++)
+		vm_gc_shade(r, vm_ref(r->builtin[i]));
+	vm_gc_shade(r, r->oom);
+	vm_gc_shade(r, vm_ref(r->monitors));
+	vm_gc_shade(r, vm_ref(r->dir));
+	/* Every listed thread and its stack now: the stacks' snapshot. */
+	for (struct vm_thread *t = r->threads; t; t = t->next) {
+		vm_gc_shade(r, vm_ref(t));
+		scan(r, &t->h);
 	}
+}
+
+/* Sweep, also in steps. An incremental sweep leaves the free lists as
+ * they are and adds runs of newly dead blocks (coalesced with each other,
+ * not with blocks already free, which sit in lists); the allocator may
+ * take a listed block ahead of the cursor, so vm_alloc marks blocks it
+ * hands out in [gc_sweep_at, gc_sweep_end), and the sweep keeps them. A
+ * full sweep (vm_gc, or memory short: gc_full) empties the lists first and
+ * coalesces every free neighbour, undoing fragmentation; it runs to the
+ * end in one go. */
+static void start_sweep(struct vm_root *r)
+{
+	r->gc_marking = 0;
+	r->gc_sweeping = 1;
+	if (r->gc_full) {
+		memset(r->free_small, 0, sizeof r->free_small);
+		r->free_large = 0;
+	}
+	r->gc_sweep_at = r->heap_lo;
+	r->gc_sweep_end = r->bump;
+	r->gc_sweep_run = 0;
+	r->gc_sweep_live = 0;
+}
+
+/* Free the run of `run` words ending at `end`; a run too long for a u32
+ * count is split. Every block is >= VM_OBJ_MIN_WORDS, so is every run. */
+static void free_run(struct vm_root *r, uint64_t end, uint64_t run)
+{
+	uint64_t start = end - run * 8;
+	while (run > UINT32_MAX / 2) {
+		put_free(r, start, UINT32_MAX / 2);
+		start += (uint64_t)(UINT32_MAX / 2) * 8;
+		run -= UINT32_MAX / 2;
+	}
+	put_free(r, start, run);
+}
+
+/* Sweep up to `budget` blocks; true when the sweep (and cycle) ended. */
+static bool sweep_some(struct vm_root *r, uint64_t budget, uint64_t *done)
+{
+	while (r->gc_sweep_at < r->gc_sweep_end) {
+		if ((*done)++ >= budget)
+			return false;
+		uint64_t a = r->gc_sweep_at;
+		struct vm_obj *o = (struct vm_obj *)(uintptr_t)a;
+		uint64_t w = o->words;
+		bool live = o->cls && o->mark;
+		if (live || (!o->cls && !r->gc_full)) {
+			if (live) {
+				o->mark = 0;
+				r->gc_sweep_live += w;
+			}
+			if (r->gc_sweep_run) {
+				free_run(r, a, r->gc_sweep_run);
+				r->gc_sweep_run = 0;
+			}
+		} else {
+			r->gc_sweep_run += w;
+		}
+		r->gc_sweep_at = a + w * 8;
+	}
+	if (r->gc_sweep_run) {
+		if (r->bump == r->gc_sweep_end)
+			r->bump -= r->gc_sweep_run * 8;   /* a trailing run returns to bump */
+		else
+			free_run(r, r->gc_sweep_end, r->gc_sweep_run);
+		r->gc_sweep_run = 0;
+	}
+	r->live_words = r->gc_sweep_live;
+	r->alloc_words = 0;
+	r->gc_count++;
+	r->gc_sweeping = 0;
+	r->gc_full = 0;
+	return true;
+}
+
+/* Mark, then sweep, for about `budget` units of work (UINT64_MAX: to the
+ * end of the cycle). Returns true when the cycle ended. */
+static bool step(struct vm_root *r, uint64_t budget)
+{
+	uint64_t done = 0;
+	while (done < budget) {
+		if (r->gc_sweeping) {
+			if (sweep_some(r, budget, &done))
+				return true;
+			continue;
+		}
+		if (r->gc_ngray) {
+			struct vm_obj *o = (struct vm_obj *)(uintptr_t)r->gc_gray[--r->gc_ngray];
+			done += o->gray ? scan(r, o) : 1;
+			continue;
+		}
+		if (r->gc_scan >= r->bump) {
+			if (r->gc_gray_lo == UINT64_MAX) {
+				start_sweep(r);
+				continue;
+			}
+			r->gc_scan = r->gc_gray_lo;
+			r->gc_gray_lo = UINT64_MAX;
+		}
+		struct vm_obj *o = (struct vm_obj *)(uintptr_t)r->gc_scan;
+		r->gc_scan += (uint64_t)o->words * 8;
+		done += o->cls && o->gray ? scan(r, o) : 1;
+	}
+	return false;
 }
 
 uint64_t vm_gc(struct vm_ctx *ctx)
 {
 	struct vm_root *r = ctx->root;
-	struct mstack s = { 0 };
-	for (unsigned i = 0; i < VM_TMP_ROOTS; i++)
-		push(&s, r->tmp[i]);
-	push(&s, vm_ref(r->classes));
-	for (unsigned i = 0; i < VM_BI_COUNT; i++)
-		push(&s, vm_ref(r->builtin[i]));
-	push(&s, vm_ref(r->threads));
-	push(&s, r->oom);
-	drain(&s);
-	mark_overflow(r, &s);
-	free(s.v);
+	if (r->gc_marking || r->gc_sweeping)
+		step(r, UINT64_MAX);   /* finish the cycle in progress */
+	begin_cycle(r);
+	r->gc_full = 1;
+	step(r, UINT64_MAX);
+	return r->live_words;
+}
 
-	/* Sweep: clear marks, coalesce unmarked runs, rebuild the lists. */
-	memset(r->free_small, 0, sizeof r->free_small);
-	r->free_large = 0;
-	uint64_t live = 0, run = 0, a = r->heap_lo;
-	while (a < r->bump) {
-		struct vm_obj *o = (struct vm_obj *)(uintptr_t)a;
-		uint64_t w = o->words;
-		if (o->cls && o->mark) {
-			o->mark = 0;
-			live += w;
-			if (run) {
-				/* Every block is >= VM_OBJ_MIN_WORDS, so is every run;
-				 * a run too long for a u32 count is split. */
-				uint64_t start = a - run * 8;
-				while (run > UINT32_MAX / 2) {
-					put_free(r, start, UINT32_MAX / 2);
-					start += (uint64_t)(UINT32_MAX / 2) * 8;
-					run -= UINT32_MAX / 2;
-				}
-				put_free(r, start, run);
-				run = 0;
-			}
-		} else {
-			run += w;
-		}
-		a += w * 8;
-	}
-	r->bump -= run * 8;            /* a trailing free run returns to bump */
-	r->live_words = live;
-	r->alloc_words = 0;
-	r->gc_count++;
-	return live;
+bool vm_gc_step(struct vm_ctx *ctx, uint64_t budget)
+{
+	struct vm_root *r = ctx->root;
+	if (r->gc_inhibit)
+		return false;
+	if (!r->gc_marking && !r->gc_sweeping)
+		begin_cycle(r);
+	return budget ? step(r, budget) : false;
+}
+
+uint64_t vm_gc_live_words(struct vm_ctx *ctx)
+{
+	return ctx->root->live_words;
+}
+
+uint64_t vm_gc_cycles(struct vm_ctx *ctx)
+{
+	return ctx->root->gc_count;
 }
 
 void vm_gc_stress(struct vm_ctx *ctx, bool on)
 {
 	ctx->root->gc_stress = on;
+}
+
+void vm_gc_incremental_stress(struct vm_ctx *ctx, bool on)
+{
+	ctx->root->gc_incr_stress = on;
 }
 
 static void *take_large(struct vm_root *r, uint64_t words)
@@ -215,6 +325,11 @@ static void *take(struct vm_root *r, uint64_t words)
 	return take_large(r, words);
 }
 
+/* Marking work per allocated word: enough that a cycle normally ends
+ * before the heap fills (the trigger leaves about `live` words of room). */
+#define VM_GC_WORK_PER_WORD 4u
+#define VM_GC_STEP_MIN      256u
+
 void *vm_alloc(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t nrefs)
 {
 	struct vm_root *r = ctx->root;
@@ -222,13 +337,36 @@ void *vm_alloc(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t 
 		words = VM_OBJ_MIN_WORDS;
 	if (words > UINT32_MAX || nrefs > VM_NREFS_MAX || nrefs > words - 2)
 		return NULL;
-	uint64_t trigger = r->live_words > VM_GC_MIN_WORDS ? r->live_words : VM_GC_MIN_WORDS;
-	if (!r->gc_inhibit && (r->gc_stress || r->alloc_words > trigger))
-		vm_gc(ctx);
+	if (!r->gc_inhibit) {
+		/* Start a cycle after allocating as much as is live, but early
+		 * enough that half the free room is left for marking to finish
+		 * incrementally before the heap fills. */
+		uint64_t heap = (r->heap_hi - r->heap_lo) / 8;
+		uint64_t room = heap > r->live_words ? (heap - r->live_words) / 2 : 0;
+		uint64_t trigger = r->live_words < room ? r->live_words : room;
+		if (trigger < VM_GC_MIN_WORDS)
+			trigger = VM_GC_MIN_WORDS;
+		if (r->gc_stress)
+			vm_gc(ctx);
+		else if (r->gc_marking || r->gc_sweeping)
+			step(r, r->gc_incr_stress ? 8 : VM_GC_STEP_MIN + VM_GC_WORK_PER_WORD * words);
+		else if (r->gc_incr_stress || r->alloc_words > trigger)
+			begin_cycle(r);
+	}
 	struct vm_obj *o = take(r, words);
 	if (!o && !r->gc_inhibit) {
-		vm_gc(ctx);
+		/* Out of room: finish this cycle (coalescing everything if it
+		 * has not begun sweeping), then try one full cycle. */
+		if (r->gc_marking || r->gc_sweeping) {
+			if (r->gc_marking)
+				r->gc_full = 1;
+			step(r, UINT64_MAX);
+		}
 		o = take(r, words);
+		if (!o) {
+			vm_gc(ctx);
+			o = take(r, words);
+		}
 	}
 	if (!o)
 		return NULL;
@@ -237,6 +375,10 @@ void *vm_alloc(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t 
 	o->cls = cls;
 	o->words = w;
 	o->nrefs = nrefs;
+	/* Born black while marking; marked ahead of the sweep cursor. */
+	uint64_t at = (uint64_t)(uintptr_t)o;
+	o->mark = r->gc_marking ||
+		(r->gc_sweeping && at >= r->gc_sweep_at && at < r->gc_sweep_end);
 	r->alloc_words += w;
 	return o;
 }

@@ -24,6 +24,14 @@ void vm_write(struct vm_ctx *ctx, const char *s, size_t n);
  * their sp, root->tmp, classes). */
 void *vm_alloc(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t nrefs);
 void vm_heap_init(struct vm_root *r, uint64_t lo, uint64_t hi);
+/* The write barrier: call with the old value before overwriting a
+ * reference in a heap object or a root field (cheap when not marking). */
+void vm_gc_shade(struct vm_root *r, vm_value v);
+static inline void vm_gc_barrier(struct vm_root *r, vm_value old)
+{
+	if (__builtin_expect(r->gc_marking, 0))
+		vm_gc_shade(r, old);
+}
 
 /* object.c */
 int vm_bootstrap(struct vm_ctx *ctx);
@@ -50,17 +58,64 @@ static inline vm_value vm_ref(const void *p) { return (vm_value)(uintptr_t)p; }
 static inline void *vm_ptr(vm_value v) { return (void *)(uintptr_t)v; }
 
 /* native.c: internal functions by name; fn returns 0 with the result in
- * *ret, or a builtin exception class index + 1 (see VM_BI_*) to throw. */
+ * *ret, or a builtin exception class index + 1 (see VM_BI_*) to throw, or
+ * VM_NAT_BLOCK: the native could not finish; it has set ctx->cur's state
+ * (SLEEPING, BLOCKED, or RUNNABLE to just yield) and the pc stays on the
+ * call, which re-runs when the thread is next scheduled; or VM_NAT_THROW:
+ * throw the exception in *ret. A native changes nothing visible before it
+ * completes except its own thread's phase/blocking fields. */
+#define VM_NAT_BLOCK (-1)
+#define VM_NAT_THROW (-2)
 typedef int (*vm_native_fn)(struct vm_ctx *ctx, vm_value *args, vm_value *ret);
 struct vm_native {
 	const char *name;
 	uint8_t nargs, nret;
 	vm_native_fn fn;
+	const char *args;              /* argument names, for docs/bytecode.md */
+	const char *doc;
 };
 int vm_native_lookup(const char *name, size_t len);
 const struct vm_native *vm_native_get(unsigned id);
 
-/* interp.c */
+/* interp.c. Sets ctx->cur to t while it runs. */
 int vm_interp(struct vm_ctx *ctx, struct vm_thread *t, uint64_t budget);
+/* A new instance of built-in exception bi with message msg (the
+ * preallocated OutOfMemoryError when memory is short). */
+vm_value vm_make_exception(struct vm_ctx *ctx, int bi, const char *msg);
+
+/* vm.c */
+struct vm_thread *vm_thread_find(struct vm_root *r, uint32_t id);
+
+/* sched.c */
+/* A new RUNNABLE thread at static method m with its one argument *arg
+ * (arg NULL: m takes none); NULL with *rc = -ERR_NOMEM / -ERR_RANGE and a
+ * message in ctx->err when it cannot be made. */
+struct vm_thread *vm_thread_new(struct vm_ctx *ctx, struct vm_method *m, const vm_value *arg, int *rc);
+/* Wall-clock now, or 0 on a VM with no platform (tests, the fuzzer). */
+uint64_t vm_now_ns(struct vm_ctx *ctx);
+/* Block ctx->cur on `what` (waking it again is the scheduler's job);
+ * poll_ns > 0 re-polls it after that long. Returns VM_NAT_BLOCK. */
+int vm_block(struct vm_ctx *ctx, enum vm_block what, vm_value on, uint64_t poll_ns);
+/* Make every thread blocked on `what` (and, when on != VM_NULL, on `on`)
+ * runnable again; returns how many. */
+unsigned vm_unblock(struct vm_ctx *ctx, enum vm_block what, vm_value on);
+
+/* monitor.c: re-entrant monitors in a side table (root->monitors).
+ * enter returns 0 when t owns obj, VM_NAT_BLOCK when t must wait (state
+ * set), or VM_BI_OOM + 1; exit returns 0 or VM_BI_IMSE + 1. */
+int vm_monitor_enter(struct vm_ctx *ctx, struct vm_thread *t, vm_value obj, uint64_t count);
+int vm_monitor_exit(struct vm_ctx *ctx, struct vm_thread *t, vm_value obj);
+/* The count t holds on obj's monitor (0: not the owner). */
+uint64_t vm_monitor_held(struct vm_root *r, struct vm_thread *t, vm_value obj);
+/* Drop obj's monitor entirely (Object.wait, a thread's end). */
+void vm_monitor_release(struct vm_ctx *ctx, vm_value obj);
+/* Release every monitor a finished thread still holds. */
+void vm_monitor_release_all(struct vm_ctx *ctx, struct vm_thread *t);
+
+/* io.c: the C-side table of native resources for this boot. */
+struct vm_io;
+void vm_io_free(struct vm_ctx *ctx);
+/* Poll console input (poll mode) and report whether a line or EOF is ready. */
+bool vm_io_console_ready(struct vm_ctx *ctx);
 
 #endif

@@ -64,7 +64,7 @@ static int64_t d2l(double d)
 
 /* A new instance of built-in exception class bi with a message; the
  * preallocated OutOfMemoryError when memory is short. */
-static vm_value make_exception(struct vm_ctx *ctx, int bi, const char *msg)
+vm_value vm_make_exception(struct vm_ctx *ctx, int bi, const char *msg)
 {
 	struct vm_root *r = ctx->root;
 	struct vm_string *s = vm_new_string(ctx, msg, strlen(msg));
@@ -141,6 +141,7 @@ int vm_interp(struct vm_ctx *ctx, struct vm_thread *t, uint64_t budget)
 	const char *exc_msg = "";
 	vm_value ex;
 	struct vm_method *callee;
+	ctx->cur = t;
 
 #define SAVE() (t->pc = (uint64_t)(pc - code), t->sp = (uint64_t)(sp - base), \
 		t->fp = (uint64_t)(fp - base), t->method = m)
@@ -310,7 +311,9 @@ L_GETFIELD: {
 L_PUTFIELD: {
 	struct vm_fieldref *f = vm_ptr(cp[rd16(pc + 1)]);
 	FIELD_OBJ(sp[-2], f, o);
-	((vm_value *)(o + 1))[f->index] = sp[-1];
+	vm_value *slot = &((vm_value *)(o + 1))[f->index];
+	vm_gc_barrier(r, *slot);
+	*slot = sp[-1];
 	sp -= 2;
 	NEXT(3);
 }
@@ -321,6 +324,7 @@ L_GETSTATIC: {
 }
 L_PUTSTATIC: {
 	struct vm_fieldref *f = vm_ptr(cp[rd16(pc + 1)]);
+	vm_gc_barrier(r, f->cls->statics->data[f->index]);
 	f->cls->statics->data[f->index] = *--sp;
 	NEXT(3);
 }
@@ -413,6 +417,12 @@ L_INVOKENATIVE: {
 	vm_value ret = VM_NULL;
 	SAVE();
 	int rc = nat->fn(ctx, sp - nat->nargs, &ret);
+	if (rc == VM_NAT_BLOCK)
+		return t->state == VM_TS_RUNNABLE ? VM_RUN_STOPPED : VM_RUN_BLOCKED;
+	if (rc == VM_NAT_THROW) {
+		ex = ret;
+		goto throw_value;
+	}
 	if (rc > 0)
 		THROW_BI(rc - 1);
 	sp -= nat->nargs;
@@ -451,6 +461,7 @@ L_ASTORE: {
 	ARRAY_OBJ(sp[-3], a);
 	if (!INDEX_OK(a, sp[-2]))
 		THROW(AIOOBE, "array index out of bounds");
+	vm_gc_barrier(r, a->data[vm_fix_val(sp[-2])]);
 	a->data[vm_fix_val(sp[-2])] = sp[-1];
 	sp -= 3;
 	NEXT(1);
@@ -493,13 +504,25 @@ L_THROW: {
 		THROW(CCE, "throw of a non-Throwable");
 	goto throw_value;
 }
-L_MONITORENTER: L_MONITOREXIT:
-	/* One VM thread runs at a time and a thread switch happens only at a
-	 * safepoint, so monitors need no lock word yet; null still throws. */
-	if (sp[-1] == VM_NULL)
-		THROW(NPE, "monitor on null");
+L_MONITORENTER: L_MONITOREXIT: {
+	/* A contended enter blocks the thread on this instruction; it
+	 * re-executes when the owner leaves (monitor.c). */
+	if (!vm_is_ref(sp[-1]))
+		THROW(NPE, "monitor on null or an int");
+	SAVE();
+	int rc = *pc == VM_OP_MONITORENTER ? vm_monitor_enter(ctx, t, sp[-1], 1)
+		: vm_monitor_exit(ctx, t, sp[-1]);
+	if (rc == VM_NAT_BLOCK)
+		return VM_RUN_BLOCKED;
+	if (rc > 0) {
+		exc_msg = rc - 1 == VM_BI_IMSE ? "monitorexit by a thread that does not own the monitor"
+			: "no memory for a monitor";
+		exc_class = rc - 1;
+		goto throw_builtin;
+	}
 	sp--;
 	NEXT(1);
+}
 L_PRINT: {
 	vm_value v = sp[-1];
 	if (vm_is_ref(v) && ((struct vm_obj *)vm_ptr(v))->cls->kind == VM_K_STRING) {
@@ -516,7 +539,7 @@ L_PRINT: {
 
 throw_builtin:
 	SAVE();
-	ex = make_exception(ctx, exc_class, exc_msg);
+	ex = vm_make_exception(ctx, exc_class, exc_msg);
 throw_value: {
 	/* pc is on the throwing instruction in this frame; in callers it is
 	 * the return address, so the call itself is pc - 1. */

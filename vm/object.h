@@ -8,8 +8,8 @@
  *   word 0  +--------------------------------------------------------------+
  *           | struct vm_class *cls      (NULL: this block is free)         |
  *   word 1  +-------------------------------+----------------------+--+----+
- *           | words: u32 block size in      | nrefs: 28 bits       |mk|pad |
- *           | 8-byte words, header included | leading value words  |  |    |
+ *           | words: u32 block size in      | nrefs: 28 bits       |mk|gy|pd|
+ *           | 8-byte words, header included | leading value words  |  |  |  |
  *           +-------------------------------+----------------------+--+----+
  *   word 2… nrefs value words (fields, array elements, a class's or method's
  *           reference members), then raw bytes the collector never reads.
@@ -34,7 +34,8 @@ struct vm_obj {
 	uint32_t words;
 	uint32_t nrefs : 28;
 	uint32_t mark : 1;
-	uint32_t pad : 3;
+	uint32_t gray : 1;             /* marked, fields not yet scanned (heap.c) */
+	uint32_t pad : 2;
 };
 
 #define VM_OBJ_MIN_WORDS 3u            /* room for a free block's next link */
@@ -53,6 +54,7 @@ enum vm_kind {
 	VM_K_FIELDREF,
 	VM_K_THREAD,
 	VM_K_INT,      /* the class of immediates; never allocated            */
+	VM_K_HANDLE,   /* struct vm_handle: a native resource                 */
 };
 
 /* Values-only array; length = h.nrefs. */
@@ -156,21 +158,53 @@ struct vm_fieldref {
  * safepoint these fields are exact, so a restored region resumes here. */
 #define VM_FRAME_INFO 3u
 
-enum vm_thread_state { VM_TS_RUNNABLE, VM_TS_DONE, VM_TS_FAILED };
+/* States. A SLEEPING thread becomes RUNNABLE when plat_wall_ns() reaches
+ * wake_ns (wall clock, so a restored sleeper wakes at the right time). A
+ * BLOCKED thread waits for `block` on `blocker`; I/O-blocked ones are also
+ * re-polled once wake_ns passes (see sched.c). Blocked or sleeping threads
+ * always stand on the instruction that blocked them (MONITORENTER or an
+ * INVOKENATIVE) and simply re-execute it when made RUNNABLE; `phase` is the
+ * in-progress native's own state machine (0 = not started). */
+enum vm_thread_state { VM_TS_RUNNABLE, VM_TS_DONE, VM_TS_FAILED, VM_TS_SLEEPING, VM_TS_BLOCKED };
+enum vm_block { VM_BK_NONE, VM_BK_MONITOR, VM_BK_WAIT, VM_BK_JOIN, VM_BK_CONSOLE, VM_BK_SOCKET };
 
 struct vm_thread {
 	struct vm_obj h;
-	/* references (nrefs = 5) */
+	/* references (nrefs = 6) */
 	struct vm_method *method;      /* current method, NULL when finished  */
 	vm_value exception;            /* uncaught exception when FAILED      */
 	vm_value result;               /* entry method's result when DONE     */
 	struct vm_thread *next;        /* all threads, from root->threads     */
 	struct vm_array *stack;        /* scanned only below sp               */
+	vm_value blocker;              /* monitor object / joined thread      */
 	/* raw */
 	uint64_t pc, fp, sp;
 	uint32_t state, id;
+	uint64_t wake_ns;              /* SLEEPING: wall-clock wake time      */
+	uint64_t wait_count;           /* Object.wait: monitor count to restore */
+	uint32_t block;                /* enum vm_block while BLOCKED         */
+	uint32_t phase;                /* the blocking native's progress      */
+	uint32_t flags;                /* VM_TF_*                             */
+	uint32_t pad2;
 };
-#define VM_THREAD_NREFS 5u
+/* Started by thread.start: when it ends it leaves root->threads (whoever
+ * holds the Thread object can still join it); host-started threads stay
+ * listed so vm_thread_result can find them by id. Every ended thread
+ * drops its stack. */
+#define VM_TF_VM_STARTED 1u
+#define VM_THREAD_NREFS 6u
+#define VM_THREAD_STACK_REF 4u         /* the member the collector treats specially */
+
+/* A native resource (socket) as the VM sees it: an index into the C-side
+ * table of the boot that created it. gen != root->boot_gen means that boot
+ * is gone: a connection is dead, a listener is reopened on `port`. */
+enum vm_handle_kind { VM_HK_LISTENER = 1, VM_HK_CONN = 2 };
+struct vm_handle {
+	struct vm_obj h;
+	uint32_t slot, gen;
+	uint32_t kind, port;
+	uint32_t closed, pad;
+};
 
 /* Built-in classes, created when a region is formatted. */
 #define VM_BUILTINS(X)                                              \
@@ -193,7 +227,11 @@ struct vm_thread {
 	X(CCE, "ClassCastException", INSTANCE, THROWABLE)           \
 	X(SOE, "StackOverflowError", INSTANCE, THROWABLE)           \
 	X(AME, "AbstractMethodError", INSTANCE, THROWABLE)          \
-	X(OOM, "OutOfMemoryError", INSTANCE, THROWABLE)
+	X(OOM, "OutOfMemoryError", INSTANCE, THROWABLE)             \
+	X(IOE, "IOException", INSTANCE, THROWABLE)                  \
+	X(IMSE, "IllegalMonitorStateException", INSTANCE, THROWABLE) \
+	X(IAE, "IllegalArgumentException", INSTANCE, THROWABLE)     \
+	X(SOCKET, "Socket", HANDLE, OBJECT)
 
 enum vm_builtin {
 #define VM_BI_ENUM_(id, name, kind, super) VM_BI_##id,
@@ -204,11 +242,12 @@ enum vm_builtin {
 
 #define VM_SMALL_LISTS 64u             /* exact-size free lists, in words   */
 #define VM_TMP_ROOTS   8u
+#define VM_GC_GRAY     512u            /* the marker's gray stack, in the root */
 
 /* The root header at the region's first byte. Everything reachable from it
  * is the VM's whole state; nothing in C memory is needed to resume. */
 #define VM_ROOT_MAGIC   0x544f4f524d485050ull   /* "PPHMROOT" */
-#define VM_ROOT_VERSION 1u
+#define VM_ROOT_VERSION 2u
 
 struct vm_root {
 	uint64_t magic;
@@ -232,6 +271,26 @@ struct vm_root {
 	struct vm_thread *threads;
 	vm_value oom;                  /* preallocated OutOfMemoryError      */
 	uint64_t next_thread_id;
+	/* version 2: monitors, the root directory, boots */
+	struct vm_array *monitors;     /* triples (obj, owner thread, count)  */
+	uint64_t nmonitors;            /* triples in use                      */
+	struct vm_array *dir;          /* open-addressed (name, obj) pairs    */
+	uint64_t ndir;                 /* names in dir                        */
+	uint64_t boot_gen;             /* +1 at every vm_attach               */
+	uint64_t rr_next;              /* id the scheduler resumes from       */
+	/* incremental marking (heap.c) */
+	uint32_t gc_marking;           /* a cycle is marking                  */
+	uint32_t gc_incr_stress;       /* a cycle always on, tiny steps (tests) */
+	uint64_t gc_scan;              /* marking cursor: next block to look at */
+	uint64_t gc_gray_lo;           /* lowest gray block below gc_scan, or ~0 */
+	uint32_t gc_sweeping;          /* marking done, sweeping [heap_lo, gc_sweep_end) */
+	uint32_t gc_full;              /* this cycle's sweep rebuilds the lists */
+	uint64_t gc_sweep_at;          /* sweep cursor (a block boundary)     */
+	uint64_t gc_sweep_end;         /* bump when the sweep began           */
+	uint64_t gc_sweep_run;         /* words of the free run ending at the cursor */
+	uint64_t gc_sweep_live;        /* live words swept so far             */
+	uint64_t gc_ngray;             /* entries in gc_gray                  */
+	uint64_t gc_gray[VM_GC_GRAY];  /* gray blocks to scan first (a hint)  */
 };
 
 #endif

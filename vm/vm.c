@@ -1,6 +1,6 @@
 /* vm.c — a region's life: format (root header, heap, built-in classes),
  * attach after a restore (header checks only: nothing else to rebuild),
- * thread creation, running threads, errors and console output. */
+ * starting threads by name, errors and console output. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +8,6 @@
 #include "plat.h"
 #include "internal.h"
 
-#define VM_STACK_SLOTS 65536u          /* per thread: frames + operands     */
 
 int vm_fail(struct vm_ctx *ctx, int rc, const char *fmt, ...)
 {
@@ -35,11 +34,18 @@ void vm_set_output(struct vm_ctx *ctx, vm_out_fn fn, void *arg)
 
 static void ctx_reset(struct vm_ctx *ctx, void *base)
 {
+	/* This boot's sockets close: handles of the region's earlier boots are
+	 * stale from here on, and a listener must be able to reopen its port. */
+	vm_io_free(ctx);
 	vm_out_fn out = ctx->out;
 	void *arg = ctx->out_arg;
+	uint64_t (*clock)(void) = ctx->clock;
+	bool poll = ctx->console_poll;
 	memset(ctx, 0, sizeof *ctx);
 	ctx->out = out;
 	ctx->out_arg = arg;
+	ctx->clock = clock;
+	ctx->console_poll = poll;
 	ctx->root = base;
 }
 
@@ -57,6 +63,7 @@ int vm_format(struct vm_ctx *ctx, void *base, size_t size)
 	r->root_size = sizeof *r;
 	r->region_size = size;
 	r->next_thread_id = 1;
+	r->boot_gen = 1;
 	uintptr_t lo = (uintptr_t)base + hdr;
 	vm_heap_init(r, lo, ((uintptr_t)base + size) & ~(uintptr_t)7);
 	return vm_bootstrap(ctx);
@@ -79,6 +86,8 @@ int vm_attach(struct vm_ctx *ctx, void *base, size_t size)
 	 * middle of one must not leave the collector disabled or pinned. */
 	r->gc_inhibit = 0;
 	memset(r->tmp, 0, sizeof r->tmp);
+	/* Native handles of earlier boots are stale from now on (io.c). */
+	r->boot_gen++;
 	return 0;
 }
 
@@ -88,6 +97,11 @@ static struct vm_thread *find_thread(struct vm_root *r, uint32_t id)
 		if (t->id == id)
 			return t;
 	return NULL;
+}
+
+struct vm_thread *vm_thread_find(struct vm_root *r, uint32_t id)
+{
+	return find_thread(r, id);
 }
 
 int vm_thread_start(struct vm_ctx *ctx, const char *cname, const char *mname, uint32_t *id)
@@ -102,64 +116,13 @@ int vm_thread_start(struct vm_ctx *ctx, const char *cname, const char *mname, ui
 	}
 	if (!m || !(m->flags & VM_MF_STATIC) || m->nargs != 0 || (m->flags & VM_MF_ABSTRACT))
 		return vm_fail(ctx, -ERR_NOENT, "no static method %s.%s taking no arguments", cname, mname);
-	/* Calls check the callee's frame against the stack's end; the entry
-	 * frame is checked here. */
-	if ((uint64_t)m->nlocals + VM_FRAME_INFO + m->max_stack > VM_STACK_SLOTS)
-		return vm_fail(ctx, -ERR_RANGE, "%s.%s needs a frame larger than a thread stack", cname, mname);
-	struct vm_thread *t = vm_alloc(ctx, r->builtin[VM_BI_THREAD], sizeof *t / 8, VM_THREAD_NREFS);
+	int rc;
+	struct vm_thread *t = vm_thread_new(ctx, m, NULL, &rc);
 	if (!t)
-		return vm_fail(ctx, -ERR_NOMEM, "no memory for a thread");
-	r->tmp[0] = vm_ref(t);
-	t->stack = vm_new_array(ctx, VM_STACK_SLOTS);
-	r->tmp[0] = VM_NULL;
-	if (!t->stack)
-		return vm_fail(ctx, -ERR_NOMEM, "no memory for a thread stack");
-	/* The entry frame: locals, then a caller of NULL marks the bottom. */
-	vm_value *info = t->stack->data + m->nlocals;
-	info[0] = VM_NULL;
-	info[1] = vm_fix(0);
-	info[2] = vm_fix(0);
-	t->method = m;
-	t->pc = 0;
-	t->fp = 0;
-	t->sp = m->nlocals + VM_FRAME_INFO;
-	t->state = VM_TS_RUNNABLE;
-	t->id = (uint32_t)r->next_thread_id++;
-	t->next = r->threads;
-	r->threads = t;
+		return rc;
 	if (id)
 		*id = t->id;
 	return 0;
-}
-
-int vm_run(struct vm_ctx *ctx, uint32_t id, uint64_t budget)
-{
-	struct vm_thread *t = find_thread(ctx->root, id);
-	if (!t)
-		return vm_fail(ctx, -ERR_NOENT, "no thread %u", id);
-	if (t->state == VM_TS_DONE)
-		return VM_RUN_DONE;
-	if (t->state == VM_TS_FAILED)
-		return VM_RUN_FAILED;
-	return vm_interp(ctx, t, budget);
-}
-
-int vm_run_all(struct vm_ctx *ctx, uint64_t slice)
-{
-	int failed = 0;
-	for (bool any = true; any && !ctx->stop;) {
-		any = false;
-		for (struct vm_thread *t = ctx->root->threads; t && !ctx->stop; t = t->next) {
-			if (t->state != VM_TS_RUNNABLE)
-				continue;
-			int rc = vm_interp(ctx, t, slice ? slice : 1);
-			if (rc == VM_RUN_STOPPED)
-				any = true;
-			else if (rc == VM_RUN_FAILED)
-				failed++;
-		}
-	}
-	return failed;
 }
 
 int vm_thread_result(struct vm_ctx *ctx, uint32_t id, vm_value *out)

@@ -1,7 +1,10 @@
 /* vm.h — the Phantom VM's public interface: format or attach a region, load
- * class files, create threads and run them to a safepoint, and the transient
- * C-side context (console hook, safepoint flag). All VM state lives in the
- * region; a struct vm_ctx holds only what can be rebuilt by vm_attach(). */
+ * class files, create threads and schedule them to a safepoint, console
+ * input, the collector's controls, and the transient C-side context
+ * (console hook, safepoint and wake flags). All VM state lives in the
+ * region; a struct vm_ctx holds only what vm_attach() rebuilds, plus this
+ * boot's native resources (sockets, unread input), which a restore drops
+ * by design (see docs/bytecode.md, internal functions). */
 #ifndef PHANTOM_VM_H
 #define PHANTOM_VM_H
 
@@ -16,13 +19,23 @@ struct vm_thread;
 
 typedef void (*vm_out_fn)(void *arg, const char *s, size_t len);
 
+struct vm_io;
+
 struct vm_ctx {
 	struct vm_root *root;          /* the region's root header            */
 	vm_out_fn out;                 /* console output (default: plat)      */
 	void *out_arg;
 	volatile uint32_t stop;        /* safepoint request, see vm_run()     */
+	volatile uint32_t wake;        /* vm_wake() was called                */
+	bool console_poll;             /* read input from plat_console_read   */
+	struct vm_thread *cur;         /* the thread vm_interp is running     */
+	struct vm_io *io;              /* this boot's sockets, console input  */
+	uint64_t (*clock)(void);       /* wall clock override (tests); NULL: plat */
 	char err[256];                 /* last error's text                   */
 };
+
+/* A struct vm_ctx starts zeroed (or as a previous vm_format/vm_attach left
+ * it: both close the sockets it still holds). */
 
 /* Format [base, base+size) as an empty VM (built-in classes only).
  * base must be 8-byte aligned. 0 or -ERR_x (message in ctx->err). */
@@ -38,7 +51,8 @@ void vm_set_output(struct vm_ctx *ctx, vm_out_fn fn, void *arg);
 int vm_load(struct vm_ctx *ctx, const void *file, size_t len);
 
 /* A new runnable thread at the start of static method cls.name, which must
- * take no arguments. Its id in *id. 0 or -ERR_NOENT / -ERR_NOMEM. */
+ * take no arguments. Its id in *id. 0 or -ERR_NOENT / -ERR_NOMEM / -ERR_RANGE.
+ * VM code starts threads with the thread.start natives (docs/bytecode.md). */
 int vm_thread_start(struct vm_ctx *ctx, const char *cls, const char *name,
 		    uint32_t *id);
 
@@ -46,11 +60,14 @@ enum vm_run_result {
 	VM_RUN_DONE,        /* the thread returned from its entry method      */
 	VM_RUN_FAILED,      /* an uncaught exception ended it (ctx->err)      */
 	VM_RUN_STOPPED,     /* safepoint: budget spent or ctx->stop set       */
+	VM_RUN_BLOCKED,     /* it sleeps or waits (a monitor, a join, input)  */
 };
-/* Run thread id until it ends or reaches a safepoint: at most `budget`
- * safepoint polls (taken backward branches and calls; 0 = no limit), or
- * until ctx->stop is set. At a safepoint the thread's pc, fp, sp are in the
- * region: persist/ may snapshot it. Returns an enum vm_run_result or -ERR_x. */
+/* Run thread id until it ends, blocks, or reaches a safepoint: at most
+ * `budget` safepoint polls (taken backward branches and calls; 0 = no
+ * limit), or until ctx->stop is set. At a safepoint the thread's pc, fp, sp
+ * are in the region: persist/ may snapshot it. Only this thread runs; one
+ * that waits for another (join, a monitor, wait) needs vm_run_all.
+ * Returns an enum vm_run_result or -ERR_x. */
 int vm_run(struct vm_ctx *ctx, uint32_t id, uint64_t budget);
 
 /* The safepoint API for persist/: from any platform thread, request that
@@ -61,16 +78,55 @@ static inline void vm_stop_request(struct vm_ctx *ctx) { __atomic_store_n(&ctx->
 static inline void vm_stop_clear(struct vm_ctx *ctx) { __atomic_store_n(&ctx->stop, 0, __ATOMIC_RELEASE); }
 
 /* Run every runnable thread round-robin, `slice` polls each turn, until none
- * is runnable or ctx->stop is set. Returns the number of failed threads. */
+ * is runnable or ctx->stop is set. Sleepers whose time has come and blocked
+ * threads whose condition holds become runnable on the way. It never
+ * waits: a host sleeps until vm_next_wakeup_ns() (or until it calls
+ * vm_wake()) and calls it again. Returns the number of threads that failed
+ * during this call. */
 int vm_run_all(struct vm_ctx *ctx, uint64_t slice);
+/* The same, for at most `passes` round-robin passes (a pass gives every
+ * runnable thread one slice), so a host can bound one call's work. */
+int vm_run_passes(struct vm_ctx *ctx, uint64_t slice, uint64_t passes);
+/* Wall-clock ns (plat_wall_ns) when a thread may next become runnable: 0 if
+ * one is runnable now, UINT64_MAX if none will without outside input. */
+uint64_t vm_next_wakeup_ns(struct vm_ctx *ctx);
+/* From any platform thread: input or a socket may be ready; threads blocked
+ * on the console or a socket retry at the next vm_run_all pass. */
+static inline void vm_wake(struct vm_ctx *ctx) { __atomic_store_n(&ctx->wake, 1, __ATOMIC_RELEASE); }
+/* True when no thread is RUNNABLE, SLEEPING or BLOCKED (all ended). */
+bool vm_all_done(struct vm_ctx *ctx);
+
+/* Console input, host-fed: append len bytes (len == 0: end of input) for
+ * console.readLine. Call it from the thread that runs the VM (between
+ * vm_run_all calls). Alternatively set ctx->console_poll = true and the VM
+ * polls plat_console_read(timeout 0) itself. Bytes fed but not yet read are
+ * C-side: they do not survive a restore. 0 or -ERR_NOMEM. */
+int vm_console_input(struct vm_ctx *ctx, const void *bytes, size_t len);
+
+/* Close this boot's native resources (sockets) and free the C-side
+ * table, as a process exit would. After it, vm_attach may reopen them. */
+void vm_detach(struct vm_ctx *ctx);
 
 /* The entry method's result of a DONE thread. */
 int vm_thread_result(struct vm_ctx *ctx, uint32_t id, vm_value *out);
 
-/* Collect garbage now. Returns the words live afterwards. */
+/* Collect garbage now (finishing any incremental cycle first, then one
+ * whole cycle). Returns the words live afterwards. */
 uint64_t vm_gc(struct vm_ctx *ctx);
+/* Incremental work, e.g. while every thread sleeps: start a marking cycle
+ * if none is running, then mark for about `budget` words (0: only start).
+ * Returns true when the cycle ended (swept). Allocation does the same
+ * work on its own; calling this is never required. */
+bool vm_gc_step(struct vm_ctx *ctx, uint64_t budget);
+/* Words found live by the last completed cycle. */
+uint64_t vm_gc_live_words(struct vm_ctx *ctx);
+/* Collection cycles completed since the region was formatted. */
+uint64_t vm_gc_cycles(struct vm_ctx *ctx);
 /* Collect at every allocation (stress mode for tests). */
 void vm_gc_stress(struct vm_ctx *ctx, bool on);
+/* Keep a marking cycle always running in tiny steps (stress mode for the
+ * write barrier in tests). */
+void vm_gc_incremental_stress(struct vm_ctx *ctx, bool on);
 
 /* Disassemble a class file to out (NUL-terminated, truncated to cap).
  * 0 or -ERR_x (the same checks as vm_load, without linking). */

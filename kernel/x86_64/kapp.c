@@ -1,62 +1,82 @@
-/* kapp.c — the default boot path: persist/ image on vda → the VM (vm/) in its
- * arena → run the app's threads → commit. The same image the hosted node
- * runs (formatted there by cluster tools or here). One mutator, the boot
- * thread; snapshots happen only at the end (no clock yet). */
+/* kapp.c — the default boot path: the node runtime (replication/node.h) on
+ * the image on vda, the same code the hosted phantomd runs. A blank disk
+ * (both superblocks empty) becomes a new image holding the default app
+ * (vm/apps/, embedded by deploy/node.mk). Command line: snapshot_ms=N
+ * (default 50; up to 600000 for batch programs that need few epochs),
+ * outcommit=0 (output at once, not held until committed), arena_mb=N (a new
+ * image's arena, default 64), cow_pages=N (copy-on-write budget). */
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "console.h"
 #include "kapp.h"
-#include "persist/image.h"
-#include "persist/mutator.h"
+#include "kcmd.h"
 #include "plat.h"
-#include "vm/vm.h"
+#include "replication/node.h"
 
-#define KAPP_SLICE      10000           /* safepoint polls per thread turn */
+#if __has_include("node_apps.h")
+#include "node_apps.h"          /* generated: node_app_classes[] */
+static const size_t kapp_nclasses = sizeof node_app_classes / sizeof node_app_classes[0];
+#else
+/* Built without deploy/node.mk: no default app, so no blank-disk boot. */
+static const struct node_class node_app_classes[1];
+static const size_t kapp_nclasses = 0;
+#endif
+
 #define KAPP_SYNC_NS    (30ul * 1000000000ul)
 
 int kapp_run(void)
 {
 	struct plat_blk *blk = NULL;
-	struct pst_mut_registry *reg = NULL;
-	struct pst_mutator *mut = NULL;
-	struct pst_image *img = NULL;
-	static struct vm_ctx vm;
-	char why[160] = "";
-	uint64_t epoch = 0;
+	struct node *n = NULL;
+	char why[200] = "";
 
 	int rc = plat_blk_open("vda", 0, 0, &blk);
 	if (rc < 0) {
 		kprintf("app: no disk vda (%s)\n", err_str(rc));
 		return rc;
 	}
-	if ((rc = pst_mut_registry_new(&reg)) < 0 || (rc = pst_mut_register(reg, &mut)) < 0)
-		return rc;
-	struct pst_image_config cfg = { .blk = blk, .world = pst_mut_world(reg) };
-	rc = pst_image_open(&cfg, &img, why, sizeof(why));
+	uint64_t snap_ms = kcmd_get_u64("snapshot_ms", 50);
+	if (snap_ms == 0 || snap_ms > 600000) {
+		kprintf("app: snapshot_ms=%lu is out of range 1..600000; using 50\n", snap_ms);
+		snap_ms = 50;
+	}
+	struct node_config cfg = {
+		.blk = blk,
+		.arena_size = kcmd_get_u64("arena_mb", 64) << 20,
+		.interval_ns = snap_ms * 1000000ul,
+		.cow_pages = (uint32_t)kcmd_get_u64("cow_pages", 0),
+		.output_commit = kcmd_get_u64("outcommit", 1) != 0,
+		.classes = node_app_classes, .nclasses = kapp_nclasses,
+		.entry_class = "Ticker", .entry_method = "main",
+	};
+	rc = node_boot(&cfg, &n, why, sizeof(why));
+	if (rc == -ERR_NOENT && kapp_nclasses > 0) {
+		/* Both superblocks empty: a blank disk, never a foreign one. */
+		kprintf("app: vda is blank; creating an image with the default app\n");
+		cfg.create = true;
+		rc = node_boot(&cfg, &n, why, sizeof(why));
+	}
 	if (rc < 0) {
-		kprintf("app: vda holds no image: %s (%s)\n", why, err_str(rc));
+		kprintf("app: cannot boot the image on vda: %s (%s)\n", why, err_str(rc));
+		plat_blk_close(blk);
 		return rc;
 	}
-	rc = vm_attach(&vm, pst_image_base(img), pst_image_size(img));
-	if (rc < 0) {
-		kprintf("app: the image holds no VM: %s (%s)\n", vm.err, err_str(rc));
-	} else {
-		kprintf("app: image epoch %lu, running the VM\n",
-			pst_snap_committed_epoch(pst_image_snap(img)));
-		int failed = vm_run_all(&vm, KAPP_SLICE);
-		kprintf("app: finished, %d thread(s) failed%s%s\n", failed,
-			failed ? ": " : "", failed ? vm.err : "");
-		pst_mut_block(mut);
-		rc = pst_image_sync(img, KAPP_SYNC_NS, &epoch);
-		pst_mut_unblock(mut);
-		if (rc == 0)
-			kprintf("app: committed epoch %lu\n", epoch);
-		else
-			kprintf("app: commit failed (%s)\n", err_str(rc));
-	}
-	pst_mut_block(mut);
-	int crc = pst_image_close(img, false);
-	pst_mut_unblock(mut);
-	return rc < 0 ? rc : crc;
+	kprintf("app: image epoch %lu, running the VM\n", node_boot_epoch(n));
+
+	struct node_run_result res;
+	rc = node_run(n, &res);
+	/* The app has ended: commit its last state and release its output
+	 * before saying so. */
+	uint64_t epoch = 0;
+	int src = node_sync(n, KAPP_SYNC_NS, &epoch);
+	kprintf("app: finished, %u thread(s) failed%s%s\n", res.failed,
+		res.failed ? ": " : "", res.failed ? res.err : "");
+	if (src == 0)
+		kprintf("app: committed epoch %lu\n", epoch);
+	else
+		kprintf("app: commit failed (%s)\n", err_str(src));
+	int crc = node_shutdown(n, false);
+	plat_blk_close(blk);
+	return rc < 0 ? rc : src < 0 ? src : crc;
 }

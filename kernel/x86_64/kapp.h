@@ -1,12 +1,13 @@
-/* kapp.h — boot to the application: the image on vda holds a VM whose
- * threads run at boot. */
+/* kapp.h — boot to the application: the node runtime on the image on vda
+ * (a blank disk becomes an image holding the default app). */
 #ifndef X86_KAPP_H
 #define X86_KAPP_H
 
-/* Opens the image on vda, attaches the VM in its arena, runs every runnable
- * thread to the end and commits the result. Returns 0 after the app ran, or
- * a negative error (no disk, no image, no VM: the reason is printed) so the
- * caller can fall back to the console. */
+/* Boots the node on vda and runs its VM threads, snapshotting every
+ * snapshot_ms; returns only when every thread has ended (after committing
+ * the final state and releasing its output) or on an error (no disk, not an
+ * image, no VM: the reason is printed), so the caller can fall back to the
+ * console. The default app never ends: power off (kill QEMU) to stop it. */
 int kapp_run(void);
 
 #endif

@@ -8,12 +8,16 @@ set -u
 child=${BUILD:-build}/tests/persist/crash_child
 kills=${1:-200}
 dir=$(mktemp -d)
+keep=${BUILD:-build}/tests/persist/failed
 trap 'rm -rf "$dir"' EXIT
+# On failure the image and the last two runs' output are kept for analysis.
+save() { mkdir -p "$keep" && cp "$img" "$dir"/out* "$keep"/ 2>/dev/null; echo "    kept in $keep"; }
 img=$dir/crash.img
 [ -x "$child" ] || { echo "FAIL: crash_campaign/setup: $child not built"; exit 1; }
 RANDOM=$$
 prev=0 committed=0 bad="" progressed=0
 for i in $(seq 1 "$kills"); do
+	[ -f "$dir/out" ] && mv "$dir/out" "$dir/out.prev"
 	"$child" "$img" >"$dir/out" 2>&1 &
 	pid=$!
 	# 20..220 ms: from before the first snapshot to deep in a run.
@@ -39,7 +43,7 @@ if [ -z "$bad" ] && { [ -z "$final" ] || [ "$final" -lt "$committed" ]; }; then
 	bad="final verify: $(head -2 "$dir/out")"
 fi
 if [ -n "$bad" ]; then
-	echo "FAIL: crash_campaign/kill9_${kills}_times: $bad"; exit 1
+	echo "FAIL: crash_campaign/kill9_${kills}_times: $bad"; save; exit 1
 fi
 if [ "$progressed" -lt $((kills / 4)) ]; then
 	echo "FAIL: crash_campaign/kill9_${kills}_times: state advanced in only $progressed of $kills runs"; exit 1

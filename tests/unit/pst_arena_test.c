@@ -1,7 +1,8 @@
 /* pst_arena_test.c — the persistent arena alone: lazy page-in from a pager on
  * a 64 GiB reservation, dirty tracking (one write fault per page per epoch),
  * the snapshot instant's re-protection, copy-on-write of pages still being
- * saved, declared-unused pages, leaf-reserve starvation, and bad arguments. */
+ * saved, the early re-protection before a big instant, declared-unused
+ * pages, leaf-reserve starvation, and bad arguments. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -234,6 +235,54 @@ TEST(cow_keeps_instant_contents)
 	CHECK_EQ(close_small(a), 0);
 }
 
+/* epoch_prepare re-protects a big epoch's dirty pages before the instant.
+ * A page written after the prepare keeps that write in its instant contents
+ * and is protected by the instant; every page, rewritten or not, is copied
+ * before a write after the instant; the cut batch sorts to each page once. */
+TEST(prepare_then_write_keeps_the_instant)
+{
+	enum { N = 600 };                        /* above the prepare minimum */
+	struct pst_arena *a = open_small(64ull << 20, false, 2 * N, 0);
+	CHECK(a != NULL);
+	for (uint32_t p = 0; p < N; p++)         /* every other page: N runs */
+		memset(page(a, 2 * p), 0x10, PAGE);
+	CHECK_EQ(pst_arena_epoch_prepare(a), 0);
+	for (uint32_t p = 0; p < N; p += 2)      /* half written again */
+		memset(page(a, 2 * p), 0x20, PAGE);
+	struct pst_arena_stats st0, st;
+	pst_arena_stats(a, &st0);
+	CHECK_EQ(st0.write_faults, N);           /* no page listed twice */
+	struct pst_arena_batch b;
+	CHECK_EQ(pst_arena_epoch_cut(a, &b), 0);
+	CHECK_EQ(b.count, N);
+	CHECK_EQ(pst_arena_batch_sort(&b), 0);
+	for (uint32_t i = 0; i < N; i++)
+		CHECK_EQ(b.pages[i], 2 * i);
+	for (uint32_t p = 0; p < N; p++)         /* all caught: copied first */
+		memset(page(a, 2 * p), 0x30, PAGE);
+	pst_arena_stats(a, &st);
+	CHECK_EQ(st.cow_copies, N);
+	uint8_t buf[PAGE];
+	const void *c = NULL;
+	for (uint32_t i = 0; i < N; i++) {
+		CHECK_EQ(pst_arena_save_page(a, b.pages[i], buf, &c), PST_SAVE_PAGE);
+		CHECKF(page_is(c, i % 2 == 0 ? 0x20 : 0x10),
+		       "page %u lost its instant contents", b.pages[i]);
+		pst_arena_save_done(a, b.pages[i]);
+	}
+	pst_arena_batch_free(&b);
+	/* Next epoch: the N pages written after the instant, each once. */
+	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
+	CHECK_EQ(b.count, N);
+	for (uint32_t i = 0; i < N; i++) {
+		CHECK_EQ(pst_arena_save_page(a, b.pages[i], buf, &c), PST_SAVE_PAGE);
+		CHECK(page_is(c, 0x30));
+		pst_arena_save_done(a, b.pages[i]);
+	}
+	pst_arena_batch_free(&b);
+	CHECK_EQ(close_small(a), 0);
+}
+
 TEST(declare_unused)
 {
 	atomic_store(&pager_calls, 0);
@@ -393,6 +442,7 @@ int main(void)
 	RUN(dirty_once_per_page_per_epoch);
 	RUN(reprotect_bridges_clean_pages_only);
 	RUN(cow_keeps_instant_contents);
+	RUN(prepare_then_write_keeps_the_instant);
 	RUN(declare_unused);
 	RUN(concurrent_first_touch);
 	RUN(leaf_reserve_starvation_waits);

@@ -1,12 +1,14 @@
 /* pst_image_test.c — persist/ put together: an image survives close and
  * reopen with exactly its contents, and the deltas it emits rebuild the same
- * image on a second store (what a replica does), epoch by epoch. */
+ * image on a second store (what a replica does), epoch by epoch, and an
+ * epoch whose direct commit fails is committed by applying its delta. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "blk_fault.h"
 #include "hosted.h"
 #include "../../persist/delta.h"
 #include "../../persist/image.h"
@@ -179,15 +181,85 @@ TEST(deltas_rebuild_a_replica)
 	struct pst_image_stats st;
 	pst_image_stats(img, &st);
 	CHECK(st.delta_bytes > 0 && st.delta_bytes < st.raw_bytes / 4);
-	pst_store_close(r.s);
 	pst_mut_block(m);
 	CHECK_EQ(pst_image_close(img, false), 0);
 	pst_mut_unblock(m);
+	/* The leader commits its own pages directly; its store must hold the
+	 * very image the replica rebuilt from the deltas alone. */
+	struct pst_store *ls;
+	CHECK_EQ(pst_store_open(blk, &ls, why, sizeof why), 0);
+	CHECK_EQ(pst_store_epoch(ls), pst_store_epoch(r.s));
+	uint8_t lpage[PLAT_PAGE_SIZE];
+	for (uint64_t p = 0; p < NPAGES; p++) {
+		bool lp = false, rp = false;
+		CHECK_EQ(pst_store_read_page(ls, p, lpage, &lp), 0);
+		CHECK_EQ(pst_store_read_page(r.s, p, page, &rp), 0);
+		CHECKF(lp == rp && memcmp(page, lpage, PLAT_PAGE_SIZE) == 0,
+		       "leader and replica stores differ at page %llu",
+		       (unsigned long long)p);
+	}
+	pst_store_close(ls);
+	pst_store_close(r.s);
 	plat_blk_close(blk);
 	plat_blk_close(rblk);
 	for (int i = 0; i < log->n; i++)
 		free(log->bytes[i]);
 	free(log);
+	pst_mut_unregister(m);
+	pst_mut_registry_free(reg);
+}
+
+/* The leader commits its pages directly; when that commit fails (a flush
+ * error here), the retried epoch_end commits by applying the delta instead:
+ * the epoch is committed once, with the contents at its instant. */
+TEST(failed_commit_falls_back_to_the_delta)
+{
+	struct plat_blk *file = new_file("c.img", 64u << 20);
+	struct blkfault *f;
+	CHECK(file != NULL);
+	CHECK_EQ(blkfault_wrap(file, true, &f), 0);
+	struct pst_mut_registry *reg;
+	struct pst_mutator *m;
+	CHECK(pst_mut_registry_new(&reg) == 0 && pst_mut_register(reg, &m) == 0);
+	struct pst_image_config cfg = { .blk = blkfault_dev(f), .arena_size = ARENA,
+					.world = pst_mut_world(reg) };
+	struct pst_image *img;
+	char why[256];
+	CHECK_EQ(pst_image_create(&cfg, &img, why, sizeof why), 0);
+	uint8_t *base = pst_image_base(img);
+	uint64_t e1, e2;
+	write_pattern(base, 1);
+	pst_mut_block(m);
+	CHECK_EQ(pst_image_sync(img, 10000000000ull, &e1), 0);
+	pst_mut_unblock(m);
+	write_pattern(base, 2);
+	uint8_t *copy = malloc(ARENA);
+	memcpy(copy, base, ARENA);
+	blkfault_fail_flush(f, 1);
+	pst_mut_block(m);
+	CHECK_EQ(pst_image_sync(img, 10000000000ull, &e2), 0);
+	pst_mut_unblock(m);
+	CHECK_EQ(e2, e1 + 1);
+	struct pst_image_stats st;
+	pst_image_stats(img, &st);
+	CHECK(st.snap.sink_errors >= 1);          /* the fault did fire */
+	CHECK_EQ(st.snap.epochs_committed, 2);
+	pst_mut_block(m);
+	CHECK_EQ(pst_image_close(img, false), 0);
+	pst_mut_unblock(m);
+	plat_blk_close(blkfault_dev(f));
+
+	struct plat_blk *blk = reopen_file("c.img");
+	CHECK(blk != NULL);
+	cfg.blk = blk;
+	CHECK_EQ(pst_image_open(&cfg, &img, why, sizeof why), 0);
+	CHECK_EQ(pst_snap_committed_epoch(pst_image_snap(img)), e2);
+	CHECK(memcmp(pst_image_base(img), copy, ARENA) == 0);
+	pst_mut_block(m);
+	CHECK_EQ(pst_image_close(img, false), 0);
+	pst_mut_unblock(m);
+	plat_blk_close(blk);
+	free(copy);
 	pst_mut_unregister(m);
 	pst_mut_registry_free(reg);
 }
@@ -225,6 +297,7 @@ int main(void)
 		return 1;
 	RUN(reopen_has_same_contents);
 	RUN(deltas_rebuild_a_replica);
+	RUN(failed_commit_falls_back_to_the_delta);
 	RUN(foreign_device_refused);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir_);

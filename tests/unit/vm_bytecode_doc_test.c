@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "../../vm/classfile.h"
+#include "../../vm/internal.h"
 
 #define DOC "docs/bytecode.md"
 
@@ -110,6 +111,28 @@ static const char *kind_name(unsigned k)
 	return names[k];
 }
 
+static const char *natives_intro =
+"\n"
+"## Internal functions (invokenative)\n"
+"\n"
+"Generated from the table in `vm/native.c`. Arguments are pushed left to right\n"
+"before `invokenative NAME`; a function pushes its result (if it has one).\n"
+"Wrong argument types raise `ClassCastException` (null: `NullPointerException`),\n"
+"bad values `IllegalArgumentException`, failed I/O a catchable `IOException`.\n"
+"\n"
+"Restartability: a native runs with its arguments still on the stack and the pc\n"
+"still on the call. One that cannot finish now (sleep, join, wait, a contended\n"
+"monitor, input not yet there, no connection yet) leaves the thread SLEEPING or\n"
+"BLOCKED on that instruction and runs again when the thread is woken, so a\n"
+"snapshot always records it as not yet done, or done with its result pushed.\n"
+"After a reboot a sleeper wakes at its wall-clock deadline, a connection of the\n"
+"earlier boot raises `IOException`, and a listener reopens its port. Console\n"
+"input is fed by the host (`vm_console_input`) or polled from the platform\n"
+"console (`ctx->console_poll`); unread input does not survive a restore.\n"
+"\n"
+"| name | arguments | results | meaning |\n"
+"|---|---|---|---|\n";
+
 static size_t gen(char *buf, size_t cap)
 {
 	size_t n = (size_t)snprintf(buf, cap, "%s", intro);
@@ -122,6 +145,12 @@ static size_t gen(char *buf, size_t cap)
 		n += (size_t)snprintf(buf + n, cap - n, "| %d | `%s` | %s | %s | %s | %s |\n",
 				      op, oi->mnemonic, opd, pop, push, oi->doc);
 	}
+	if (n < cap)
+		n += (size_t)snprintf(buf + n, cap - n, "%s", natives_intro);
+	const struct vm_native *nat;
+	for (unsigned i = 0; (nat = vm_native_get(i)) != NULL && n < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "| `%s` | %s | %s | %s |\n", nat->name,
+				      nat->args[0] ? nat->args : "-", nat->nret ? "1" : "0", nat->doc);
 	return n;
 }
 

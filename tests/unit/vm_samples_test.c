@@ -3,7 +3,8 @@
  * output with "!uncaught Class: message"); bad_NAME.pasm must be refused by
  * the assembler with exactly the first line of bad_NAME.err. Each sample
  * also runs once with a collection at every allocation, unless its text
- * says @no-gc-stress. */
+ * says @no-gc-stress; and once more with an incremental marking cycle
+ * always running in tiny steps (the write barrier's stress test). */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #include <dirent.h>
 #include <stdint.h>
@@ -47,12 +48,16 @@ static char *slurp(const char *path, size_t *len)
 
 static const char *cur;                /* the sample a TEST runs */
 
+static uint64_t fake_now = 1000000000ull;
+static uint64_t fake_clock(void) { return fake_now; }
+
 /* Run one assembled sample; output captured in *c. */
-static int run_sample(const uint8_t *cls, size_t n, bool stress, struct cap *c, char *why, size_t wn)
+static int run_sample(const uint8_t *cls, size_t n, int stress, struct cap *c, char *why, size_t wn)
 {
 	void *region = aligned_alloc(4096, REGION);
 	struct vm_ctx ctx = { 0 };
 	vm_set_output(&ctx, cap_out, c);
+	ctx.clock = fake_clock;
 	int rc = vm_format(&ctx, region, REGION);
 	if (!rc)
 		rc = vm_load(&ctx, cls, n);
@@ -60,8 +65,22 @@ static int run_sample(const uint8_t *cls, size_t n, bool stress, struct cap *c, 
 	if (!rc)
 		rc = vm_thread_start(&ctx, "Main", "main", &id);
 	if (!rc) {
-		vm_gc_stress(&ctx, stress);
+		vm_gc_stress(&ctx, stress == 1);
+		vm_gc_incremental_stress(&ctx, stress == 2);
 		rc = vm_run(&ctx, id, 0);
+		/* Main waits for other threads: schedule them all, jumping the
+		 * fake clock to each wake-up, until main ends (or nothing can). */
+		for (int i = 0; rc == VM_RUN_BLOCKED || rc == VM_RUN_STOPPED; i++) {
+			vm_run_all(&ctx, 50);
+			uint64_t next = vm_next_wakeup_ns(&ctx);
+			if (next > fake_now && next != UINT64_MAX)
+				fake_now = next;
+			rc = vm_run(&ctx, id, 1);
+			if (i > 1000000 || (rc == VM_RUN_BLOCKED && next == UINT64_MAX)) {
+				snprintf(ctx.err, sizeof ctx.err, "main thread deadlocked");
+				rc = -1;
+			}
+		}
 		if (rc == VM_RUN_FAILED) {
 			cap_out(c, "!", 1);
 			cap_out(c, ctx.err, strlen(ctx.err));
@@ -73,6 +92,7 @@ static int run_sample(const uint8_t *cls, size_t n, bool stress, struct cap *c, 
 	}
 	if (rc)
 		snprintf(why, wn, "%s", ctx.err);
+	vm_detach(&ctx);
 	free(region);
 	return rc;
 }
@@ -103,13 +123,13 @@ TEST(sample)
 		return;
 	}
 	CHECKF(rc == 0, "%s", err);
-	for (int stress = 0; stress < (no_stress ? 1 : 2); stress++) {
+	for (int stress = 0; stress < (no_stress ? 1 : 3); stress++) {
 		struct cap c = { 0 };
 		char why[300] = "";
 		rc = run_sample(cls, n, stress, &c, why, sizeof why);
 		CHECKF(rc == 0, "%s: %s", cur, why);
 		CHECKF(c.buf && strcmp(c.buf, want) == 0, "%s%s: output differs:\n--- got\n%s--- want\n%s",
-		       cur, stress ? " (gc stress)" : "", c.buf ? c.buf : "", want);
+		       cur, stress == 1 ? " (gc stress)" : stress == 2 ? " (incremental gc stress)" : "", c.buf ? c.buf : "", want);
 		free(c.buf);
 	}
 	free(cls);

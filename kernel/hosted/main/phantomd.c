@@ -1,8 +1,8 @@
-/* phantomd.c — the hosted Phantom node: opens (or creates) a disk image, maps
- * its arena and runs the node's app on persistent memory, snapshotting every
- * interval and once more on SIGINT/SIGTERM. Until the VM lands (vm/), the app
- * is a built-in C demo: a counter in the arena that prints "tick N" only
- * after the snapshot holding N has committed (output commit). */
+/* phantomd.c — the hosted Phantom node: options, signals and exit codes
+ * around the node runtime (replication/node.h), which boots the VM from the
+ * disk image (first boot: the default app, vm/apps/ticker.pasm, embedded by
+ * deploy/node.mk), snapshots it every interval and holds its console output
+ * until the epoch behind it has committed. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -10,19 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hosted.h"
 #include "plat.h"
-#include "../../../persist/image.h"
-#include "../../../persist/mutator.h"
+#include "../../../replication/node.h"
 
-#define TICKER_MAGIC 0x50484e54494b3031ull   /* "PHNTIK01" */
+#if __has_include("node_apps.h")
+#include "node_apps.h"          /* generated: node_app_classes[] */
+static const size_t app_nclasses = sizeof node_app_classes / sizeof node_app_classes[0];
+#else
+/* Built without deploy/node.mk: no default app; first boot is refused. */
+static const struct node_class node_app_classes[1];
+static const size_t app_nclasses = 0;
+#endif
 
-/* The demo app's whole state: the first bytes of the arena. */
-struct ticker {
-	uint64_t magic;
-	uint64_t ticks;
-};
+#define APP_PERIOD_MS   1000ll         /* the ticker's period as assembled */
+#define SHUTDOWN_NS     (60ull * 1000000000ull)
 
 struct options {
 	const char *image;
@@ -31,33 +35,47 @@ struct options {
 	uint64_t snapshot_ms;
 	uint64_t tick_ms;
 	uint64_t max_ticks;
+	bool no_output_commit;
+	bool create_only;
 };
 
-static volatile sig_atomic_t stop_requested;
+static struct node *the_node;
+static uint64_t ticks_seen, max_ticks;
 
 static void on_stop_signal(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	if (the_node)
+		node_stop(the_node);
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: phantomd --image PATH [options]\n"
-"Runs a hosted Phantom node on the disk image PATH: creates it on first boot,\n"
-"resumes from its last committed snapshot on every later boot.\n"
+"Runs a hosted Phantom node on the disk image PATH: on first boot it creates\n"
+"the image and loads the default app (a persistent counter printing\n"
+"\"tick N\"); every later boot resumes each VM thread from the last\n"
+"committed snapshot.\n"
 "\n"
 "  --image PATH        the disk image (created if missing)\n"
-"  --arena-size SIZE   arena size on creation, e.g. 1G (default 1G)\n"
+"  --arena-size SIZE   arena size on creation, e.g. 256M (default 256M)\n"
 "  --device-size SIZE  image file size on creation (default 256M)\n"
 "  --snapshot-ms N     snapshot period in ms, 1..100 (default 50)\n"
-"  --tick-ms N         the demo counter's period in ms (default 1000)\n"
-"  --max-ticks N       stop cleanly after N ticks in this run (default: never)\n"
+"  --no-output-commit  write the VM's output at once instead of holding it\n"
+"                      until the snapshot behind it has committed (faster\n"
+"                      for interactive use; output may be taken back by a\n"
+"                      crash). Default: output commit on.\n"
+"  --tick-ms N         the default app's period in ms, fixed when the image\n"
+"                      is created (default 1000)\n"
+"  --max-ticks N       stop cleanly once N \"tick\" lines were printed in\n"
+"                      this run (for tests; default: never)\n"
+"  --create-only       create the image with the default app, commit, exit\n"
 "  --help              this text\n"
 "\n"
 "SIGINT or SIGTERM: final snapshot, then exit 0. Exit 1: bad options; exit 2:\n"
-"the image cannot be opened (it is left untouched); exit 3: a runtime failure.\n");
+"the image cannot be opened (missing device, not an image, an incompatible\n"
+"version: it is left untouched); exit 3: a runtime failure.\n");
 }
 
 /* "1G", "256M", "4096": bytes, or 0 on a malformed size. */
@@ -65,6 +83,8 @@ static uint64_t parse_size(const char *s)
 {
 	char *end;
 	errno = 0;
+	if (*s == '-')
+		return 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno || end == s)
 		return 0;
@@ -90,17 +110,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "snapshot-ms", required_argument, 0, 's' },
 		{ "tick-ms", required_argument, 0, 't' },
 		{ "max-ticks", required_argument, 0, 'm' },
+		{ "no-output-commit", no_argument, 0, 'n' },
+		{ "create-only", no_argument, 0, 'c' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	*o = (struct options){ .arena_size = 1ull << 30,
+	*o = (struct options){ .arena_size = 256ull << 20,
 			       .device_size = 256ull << 20,
 			       .snapshot_ms = 50, .tick_ms = 1000 };
 	int c;
+	opterr = 1;
 	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		uint64_t v = 0;
-		if (c != 'i' && c != 'h' && c != '?' &&
-		    (v = parse_size(optarg)) == 0) {
+		bool takes_number = c == 'a' || c == 'd' || c == 's' || c == 't' || c == 'm';
+		if (takes_number && (v = parse_size(optarg)) == 0) {
 			const char *name = "?";
 			for (const struct option *l = longs; l->name; l++)
 				if (l->val == c)
@@ -116,6 +139,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 's': o->snapshot_ms = v; break;
 		case 't': o->tick_ms = v; break;
 		case 'm': o->max_ticks = v; break;
+		case 'n': o->no_output_commit = true; break;
+		case 'c': o->create_only = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -132,53 +157,94 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "phantomd: --snapshot-ms must be 1..100\n");
 		return -1;
 	}
+	if (o->tick_ms > 3600000) {
+		fprintf(stderr, "phantomd: --tick-ms must be 1..3600000\n");
+		return -1;
+	}
 	if (o->arena_size % PLAT_PAGE_SIZE || o->arena_size > PLAT_ARENA_MAX) {
 		fprintf(stderr, "phantomd: --arena-size must be a multiple of 4K "
 			"and at most 1T\n");
 		return -1;
 	}
+	if (o->device_size % PLAT_SECTOR_SIZE) {
+		fprintf(stderr, "phantomd: --device-size must be a multiple of 512\n");
+		return -1;
+	}
 	return 0;
 }
 
-/* Sleeps about ms while counting as parked, so snapshots are not held up. */
-static void idle(struct pst_mutator *m, uint64_t ms)
+/* ---- the default app's class files, with the period set ------------------ */
+
+static uint32_t crc32_ieee(const uint8_t *p, size_t n)
 {
-	uint64_t until = plat_monotonic_ns() + ms * 1000000ull;
-	pst_mut_block(m);
-	while (!stop_requested && plat_monotonic_ns() < until)
-		plat_sleep_ns(5000000);
-	pst_mut_unblock(m);
+	uint32_t c = 0xffffffffu;
+	while (n--) {
+		c ^= *p++;
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xedb88320u & -(c & 1));
+	}
+	return ~c;
 }
 
-static int run_ticker(struct pst_image *img, struct pst_mutator *m,
-		      const struct options *o)
+/* A copy of the app's classes whose LONG constant APP_PERIOD_MS (tag 2, then
+ * le64) becomes period_ms, with the class file's CRC redone (classfile.h).
+ * The ticker holds that constant exactly once. */
+static struct node_class *app_classes(int64_t period_ms, size_t *n,
+				      unsigned *patched)
 {
-	struct ticker *t = pst_image_base(img);
-	if (t->magic != TICKER_MAGIC) {
-		t->magic = TICKER_MAGIC;
-		t->ticks = 0;
-	}
-	for (uint64_t n = 0; !stop_requested && (!o->max_ticks || n < o->max_ticks);
-	     n++) {
-		idle(m, o->tick_ms);
-		if (stop_requested)
-			break;
-		pst_mut_poll(m);
-		uint64_t now = ++t->ticks;
-		/* Output commit: say "tick N" only once N is durable. */
-		uint64_t epoch;
-		pst_mut_block(m);
-		int rc = pst_image_sync(img, 60000000000ull, &epoch);
-		pst_mut_unblock(m);
-		if (rc < 0) {
-			fprintf(stderr, "phantomd: snapshot failed: %s\n", err_str(rc));
-			return rc;
+	*patched = 0;
+	*n = app_nclasses;
+	if (app_nclasses == 0)
+		return NULL;
+	struct node_class *out = calloc(app_nclasses, sizeof *out);
+	for (size_t i = 0; out && i < app_nclasses; i++) {
+		const struct node_class *c = &node_app_classes[i];
+		uint8_t *b = malloc(c->len);
+		if (b == NULL)
+			return NULL;
+		memcpy(b, c->data, c->len);
+		uint8_t pat[9] = { 2 }, rep[9] = { 2 };
+		for (int k = 0; k < 8; k++) {
+			pat[1 + k] = (uint8_t)((uint64_t)APP_PERIOD_MS >> (8 * k));
+			rep[1 + k] = (uint8_t)((uint64_t)period_ms >> (8 * k));
 		}
-		printf("tick %llu (epoch %llu)\n", (unsigned long long)now,
-		       (unsigned long long)epoch);
-		fflush(stdout);
+		for (size_t off = 16; off + 9 <= c->len; off++)
+			if (memcmp(b + off, pat, 9) == 0) {
+				memcpy(b + off, rep, 9);
+				(*patched)++;
+			}
+		if (c->len >= 16) {
+			uint32_t crc = crc32_ieee(b + 16, c->len - 16);
+			for (int k = 0; k < 4; k++)
+				b[12 + k] = (uint8_t)(crc >> (8 * k));
+		}
+		out[i] = (struct node_class){ c->name, b, c->len };
 	}
-	return 0;
+	return out;
+}
+
+/* ---- released output: the console, counting ticks ----------------------- */
+
+static void console_out(void *ctx, const char *s, size_t len)
+{
+	(void)ctx;
+	static bool line_start = true;
+	for (size_t i = 0; i < len; i++) {
+		if (line_start && len - i >= 5 && memcmp(s + i, "tick ", 5) == 0)
+			ticks_seen++;
+		line_start = s[i] == '\n';
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t w = write(1, s + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	if (max_ticks && ticks_seen >= max_ticks && the_node)
+		node_stop(the_node);
 }
 
 int main(int argc, char **argv)
@@ -187,6 +253,7 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &o) < 0)
 		return 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	max_ticks = o.max_ticks;
 	int rc = plat_hosted_init();
 	if (rc < 0) {
 		fprintf(stderr, "phantomd: platform init failed: %s\n", err_str(rc));
@@ -202,23 +269,23 @@ int main(int argc, char **argv)
 			err_str(rc));
 		return 2;
 	}
-
-	struct pst_mut_registry *reg;
-	struct pst_mutator *m;
-	if (pst_mut_registry_new(&reg) < 0 || pst_mut_register(reg, &m) < 0) {
-		fprintf(stderr, "phantomd: cannot set up mutators\n");
-		return 3;
-	}
-	struct pst_image_config cfg = {
-		.blk = blk,
-		.arena_size = o.arena_size,
-		.world = pst_mut_world(reg),
+	size_t ncls;
+	unsigned patched;
+	struct node_class *cls = app_classes((int64_t)o.tick_ms, &ncls, &patched);
+	if (fresh && ncls > 0 && patched != 1)
+		fprintf(stderr, "phantomd: warning: the default app has %u period "
+			"constants; --tick-ms may not apply\n", patched);
+	struct node_config cfg = {
+		.blk = blk, .create = fresh, .arena_size = o.arena_size,
 		.interval_ns = o.snapshot_ms * 1000000ull,
+		.output_commit = !o.no_output_commit,
+		.classes = cls, .nclasses = cls ? ncls : 0,
+		.entry_class = "Ticker", .entry_method = "main",
+		.console = console_out,
 	};
-	struct pst_image *img;
 	char why[256];
-	rc = fresh ? pst_image_create(&cfg, &img, why, sizeof why)
-		   : pst_image_open(&cfg, &img, why, sizeof why);
+	struct node *n;
+	rc = node_boot(&cfg, &n, why, sizeof why);
 	if (rc < 0) {
 		fprintf(stderr, "phantomd: cannot %s image %s: %s\n",
 			fresh ? "create" : "open", o.image, why[0] ? why : err_str(rc));
@@ -227,25 +294,40 @@ int main(int argc, char **argv)
 			remove(o.image);
 		return 2;
 	}
-	printf("phantomd: %s image %s at epoch %llu (arena %llu MiB at 0x%llx)\n",
+	printf("phantomd: %s image %s at epoch %llu (%s, snapshot every %llu ms, "
+	       "output commit %s)\n",
 	       fresh ? "created" : "resumed", o.image,
-	       (unsigned long long)pst_snap_committed_epoch(pst_image_snap(img)),
-	       (unsigned long long)(pst_image_size(img) >> 20),
-	       (unsigned long long)PLAT_ARENA_BASE);
-	printf("phantomd: the VM is not built yet; running the built-in demo "
-	       "(a persistent counter)\n");
+	       (unsigned long long)node_boot_epoch(n),
+	       node_first_boot(n) ? "first boot: default app loaded"
+				  : "VM threads resumed",
+	       (unsigned long long)o.snapshot_ms,
+	       o.no_output_commit ? "off" : "on");
+	if (o.create_only) {
+		rc = node_shutdown(n, true);
+		plat_blk_close(blk);
+		if (rc < 0) {
+			fprintf(stderr, "phantomd: cannot commit %s: %s\n", o.image,
+				err_str(rc));
+			return 3;
+		}
+		return 0;
+	}
 
+	the_node = n;
 	struct sigaction sa = { .sa_handler = on_stop_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	rc = run_ticker(img, m, &o);
-	pst_mut_block(m);
-	int crc = pst_image_close(img, true);
-	pst_mut_unblock(m);
-	pst_mut_unregister(m);
-	pst_mut_registry_free(reg);
+	struct node_run_result res;
+	rc = node_run(n, &res);
+	if (res.failed)
+		fprintf(stderr, "phantomd: %u VM thread(s) failed: %s\n", res.failed,
+			res.err);
+	if (res.finished)
+		printf("phantomd: every VM thread has ended\n");
+	the_node = NULL;                 /* signals from now on: default-free */
+	int crc = node_shutdown(n, true);
 	plat_blk_close(blk);
 	if (rc < 0 || crc < 0) {
 		fprintf(stderr, "phantomd: stopped with an error: %s\n",

@@ -1,8 +1,9 @@
 /* fuzz_classfile.c — libFuzzer target for the class-file loader, verifier
  * and linker: each input is loaded into a fresh small region (the checksum
  * is recomputed first, so mutations reach the parser), and a file that
- * loads runs Main.main for a bounded number of safepoint polls. Build with
- * `make fuzz-vm` (clang, -fsanitize=fuzzer,address). */
+ * loads runs Main.main for a bounded number of safepoint polls. Built by
+ * tests/fuzz/build.mk (clang, -fsanitize=fuzzer,address,undefined); make
+ * test runs it for a bounded time (run_fuzz.sh), `make fuzz-vm` longer. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vm_format(&ctx, region, REGION) == 0 && vm_load(&ctx, f, size) == 0 &&
 	    vm_thread_start(&ctx, "Main", "main", &id) == 0)
 		vm_run(&ctx, id, 5000);
+	vm_detach(&ctx);               /* console buffer, sockets (none here) */
 	free(f);
 	return 0;
 }
