@@ -44,3 +44,6 @@ TESTS      += "tests/persist/crash_campaign.sh 200"
 TEST_DEPS  += $(CRASH_CHILD)
 LONG_TESTS += "tests/persist/crash_campaign.sh 3000"
 LONG_DEPS  += $(CRASH_CHILD)
+
+# Bench part boot needs the kernel and the hosted node (its peer).
+$(BUILD)/tests/bench/boot_bench: | $(BUILD)/kernel/phantom.elf32 $(BUILD)/hosted/phantomd
