@@ -30,7 +30,7 @@ $(BUILD)/tests/bench/%_bench: tests/bench/%_bench.c $(BENCH_LIB) $(HOSTED_LIB)
 	$(HOST_CC) $(HOST_CFLAGS) -Itests/lib -Ikernel/hosted -Itests/bench $< $(BENCH_LIB) $(HOSTED_LIB) $(HOST_LDLIBS) -lm -o $@
 
 # The hosted node end to end (kill -9 campaign, clean stop, bad input).
-TESTS      += "tests/node/phantomd_test.sh 30"
+TESTS      += "tests/node/phantomd_test.sh 50"
 TEST_DEPS  += $(PHANTOMD)
 LONG_TESTS += "tests/node/phantomd_test.sh 1000"
 LONG_DEPS  += $(PHANTOMD)
@@ -47,3 +47,6 @@ LONG_DEPS  += $(CRASH_CHILD)
 
 # Bench part boot needs the kernel and the hosted node (its peer).
 $(BUILD)/tests/bench/boot_bench: | $(BUILD)/kernel/phantom.elf32 $(BUILD)/hosted/phantomd
+
+# A node on an image with injected disk errors (one flipped byte per block).
+TESTS     += tests/node/disk_errors_test.sh
