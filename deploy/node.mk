@@ -59,3 +59,8 @@ $(BUILD)/tests/node/node_bench: tests/node/node_bench.c cluster-tools/asm/asm.c 
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) -I. -Itests/lib -Itests/bench -Ikernel/hosted $< \
 		cluster-tools/asm/asm.c $(BENCH_LIB) $(HOSTED_LIB) $(HOST_LDLIBS) -o $@
+
+# The default apps end to end in phantomd: the object shell on stdin and the
+# key-value service over TCP, both surviving kill -9.
+TESTS     += tests/node/apps_test.sh
+TEST_DEPS += $(PHANTOMD)

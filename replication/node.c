@@ -178,6 +178,7 @@ int node_boot(const struct node_config *cfg, struct node **out, char *why,
 		return rc;
 	}
 	vm_set_output(&n->vm, vm_output, n);
+	n->vm.console_poll = cfg->console_poll;    /* kept by format/attach */
 
 	struct pst_image_config ic = {
 		.blk = cfg->blk, .arena_size = cfg->arena_size,

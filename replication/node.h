@@ -43,6 +43,9 @@ struct node_config {
 	void (*console)(void *ctx, const char *s, size_t len);
 	void *console_ctx;
 	uint64_t slice;              /* safepoint polls per thread turn (0: 10000) */
+	/* console.readLine polls plat_console_read (the platform console's
+	 * input) instead of waiting for host-fed input. */
+	bool console_poll;
 };
 
 struct node;

@@ -9,7 +9,9 @@
  * fp, sp and method are written back to the thread object and the
  * instruction re-executes on resume. Before anything that may allocate (and
  * so collect), SAVE() writes sp back: the collector scans stacks below sp.
- * Operands an allocation still needs stay on the stack until it is done. */
+ * Operands an allocation still needs stay on the stack until it is done.
+ * Superinstructions (iaddll ... sconcat3) behave exactly like the sequences
+ * opcodes.def names for them, type checks and exceptions included. */
 #include <string.h>
 
 #include "classfile.h"
@@ -60,6 +62,19 @@ static int64_t d2l(double d)
 	if (d <= -9223372036854775808.0)
 		return INT64_MIN;
 	return (int64_t)d;
+}
+
+/* The bytes of v's string form: a string's own bytes, or v formatted into
+ * buf (ints, boxes, other objects); allocates nothing. */
+static const char *str_bytes(vm_value v, char *buf, size_t cap, uint32_t *len)
+{
+	if (vm_is_ref(v) && ((struct vm_obj *)vm_ptr(v))->cls->kind == VM_K_STRING) {
+		struct vm_string *s = vm_ptr(v);
+		*len = s->len;
+		return s->bytes;
+	}
+	*len = (uint32_t)vm_format_value(v, buf, cap);
+	return buf;
 }
 
 /* A new instance of built-in exception class bi with a message; the
@@ -534,6 +549,72 @@ L_PRINT: {
 	}
 	vm_write(ctx, "\n", 1);
 	sp--;
+	NEXT(1);
+}
+
+L_IADDLL: {
+	vm_value a = fp[rd16(pc + 1)], b = fp[rd16(pc + 3)];
+	NEED_INTS(a, b);
+	*sp++ = vm_int((int32_t)((uint32_t)IV(a) + (uint32_t)IV(b)));
+	NEXT(5);
+}
+L_IADDI: L_IANDI: {
+	vm_value a = sp[-1];
+	if (!vm_is_fix(a))
+		THROW(CCE, "operand is not an int");
+	uint32_t x = (uint32_t)IV(a), y = (uint32_t)rd32(pc + 1);
+	sp[-1] = vm_int((int32_t)(*pc == VM_OP_IADDI ? x + y : x & y));
+	NEXT(5);
+}
+L_IADDST: {
+	vm_value *l = &fp[rd16(pc + 1)];
+	vm_value v = sp[-1];
+	NEED_INTS(*l, v);
+	*l = vm_int((int32_t)((uint32_t)IV(*l) + (uint32_t)IV(v)));
+	sp--;
+	NEXT(3);
+}
+L_IINCLOAD: {
+	vm_value *l = &fp[rd16(pc + 1)];
+	if (!vm_is_fix(*l))
+		THROW(CCE, "iincload: local is not an int");
+	*l = vm_int((int32_t)((uint32_t)IV(*l) + (uint32_t)rd32(pc + 3)));
+	*sp++ = *l;
+	NEXT(7);
+}
+L_IF_ICMPLTI: {
+	vm_value v = sp[-1];
+	if (!vm_is_fix(v))
+		THROW(CCE, "branch on a non-int");
+	sp--;
+	if (IV(v) < rd32(pc + 5)) {
+		int32_t off = rd32(pc + 1);
+		pc += off;
+		if (off <= 0)
+			POLL();
+		DISPATCH();
+	}
+	NEXT(9);
+}
+L_SCONCAT3: {
+	/* The operands stay on the stack (rooted) until the result is built;
+	 * non-strings are formatted into buffers, not allocated. */
+	char bx[96], by[96], bz[96];
+	uint32_t nx, ny, nz;
+	SAVE();
+	const char *px = str_bytes(sp[-3], bx, sizeof bx, &nx);
+	const char *py = str_bytes(sp[-2], by, sizeof by, &ny);
+	const char *pz = str_bytes(sp[-1], bz, sizeof bz, &nz);
+	uint64_t zl = (uint64_t)nx + ny + nz;
+	struct vm_string *z = zl < UINT32_MAX ?
+		vm_alloc(ctx, r->builtin[VM_BI_STRING], (sizeof *z + zl + 1 + 7) / 8, 0) : NULL;
+	ALLOC_CHECK(z);
+	z->len = (uint32_t)zl;
+	memcpy(z->bytes, px, nx);
+	memcpy(z->bytes + nx, py, ny);
+	memcpy(z->bytes + nx + ny, pz, nz);
+	sp[-3] = vm_ref(z);
+	sp -= 2;
 	NEXT(1);
 }
 

@@ -1,6 +1,7 @@
 /* phantomd.c — the hosted Phantom node: options, signals and exit codes
  * around the node runtime (replication/node.h), which boots the VM from the
- * disk image (first boot: the default app, vm/apps/ticker.pasm, embedded by
+ * disk image (first boot: the default apps, vm/apps/NAME.pasm: the ticker, the
+ * object shell on stdin and the key-value service — embedded by
  * deploy/node.mk), snapshots it every interval and holds its console output
  * until the epoch behind it has committed. */
 #include <errno.h>
@@ -26,6 +27,7 @@ static const size_t app_nclasses = 0;
 #endif
 
 #define APP_PERIOD_MS   1000ll         /* the ticker's period as assembled */
+#define APP_KV_PORT     7070ll         /* the KV service's port as assembled */
 #define SHUTDOWN_NS     (60ull * 1000000000ull)
 
 struct options {
@@ -35,6 +37,7 @@ struct options {
 	uint64_t snapshot_ms;
 	uint64_t tick_ms;
 	uint64_t max_ticks;
+	uint64_t kv_port;
 	bool no_output_commit;
 	bool create_only;
 };
@@ -68,9 +71,13 @@ static void usage(FILE *f)
 "                      crash). Default: output commit on.\n"
 "  --tick-ms N         the default app's period in ms, fixed when the image\n"
 "                      is created (default 1000)\n"
+"  --kv-port N        the key-value service's TCP port, fixed when the image\n"
+"                      is created (default 7070; 0: no service)\n"
 "  --max-ticks N       stop cleanly once N \"tick\" lines were printed in\n"
 "                      this run (for tests; default: never)\n"
 "  --create-only       create the image with the default app, commit, exit\n"
+"The object shell reads commands (help, ls, new, set, get, show, rm) from\n"
+"stdin.\n"
 "  --help              this text\n"
 "\n"
 "SIGINT or SIGTERM: final snapshot, then exit 0. Exit 1: bad options; exit 2:\n"
@@ -110,6 +117,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "snapshot-ms", required_argument, 0, 's' },
 		{ "tick-ms", required_argument, 0, 't' },
 		{ "max-ticks", required_argument, 0, 'm' },
+		{ "kv-port", required_argument, 0, 'k' },
 		{ "no-output-commit", no_argument, 0, 'n' },
 		{ "create-only", no_argument, 0, 'c' },
 		{ "help", no_argument, 0, 'h' },
@@ -117,12 +125,27 @@ static int parse_options(int argc, char **argv, struct options *o)
 	};
 	*o = (struct options){ .arena_size = 256ull << 20,
 			       .device_size = 256ull << 20,
-			       .snapshot_ms = 50, .tick_ms = 1000 };
+			       .snapshot_ms = 50, .tick_ms = 1000,
+			       .kv_port = APP_KV_PORT };
 	int c;
 	opterr = 1;
 	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		uint64_t v = 0;
 		bool takes_number = c == 'a' || c == 'd' || c == 's' || c == 't' || c == 'm';
+		if (c == 'k') {
+			/* 0 is valid here: parse_size's 0 means malformed */
+			char *end;
+			errno = 0;
+			unsigned long p = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' ||
+			    p > 65535) {
+				fprintf(stderr, "phantomd: bad value '%s' for "
+					"--kv-port (0..65535)\n", optarg);
+				return -1;
+			}
+			o->kv_port = p;
+			continue;
+		}
 		if (takes_number && (v = parse_size(optarg)) == 0) {
 			const char *name = "?";
 			for (const struct option *l = longs; l->name; l++)
@@ -186,11 +209,19 @@ static uint32_t crc32_ieee(const uint8_t *p, size_t n)
 	return ~c;
 }
 
-/* A copy of the app's classes whose LONG constant APP_PERIOD_MS (tag 2, then
- * le64) becomes period_ms, with the class file's CRC redone (classfile.h).
- * The ticker holds that constant exactly once. */
-static struct node_class *app_classes(int64_t period_ms, size_t *n,
-				      unsigned *patched)
+static void long_const(uint8_t out[9], int64_t v)
+{
+	out[0] = 2;                      /* LONG tag, then le64 */
+	for (int k = 0; k < 8; k++)
+		out[1 + k] = (uint8_t)((uint64_t)v >> (8 * k));
+}
+
+/* A copy of the app's classes whose LONG constants APP_PERIOD_MS and
+ * APP_KV_PORT become period_ms and kv_port, with the class file's CRC redone
+ * (classfile.h). The ticker holds the first exactly once, the KV service
+ * the second; *patched counts both. */
+static struct node_class *app_classes(int64_t period_ms, int64_t kv_port,
+				      size_t *n, unsigned *patched)
 {
 	*patched = 0;
 	*n = app_nclasses;
@@ -203,16 +234,21 @@ static struct node_class *app_classes(int64_t period_ms, size_t *n,
 		if (b == NULL)
 			return NULL;
 		memcpy(b, c->data, c->len);
-		uint8_t pat[9] = { 2 }, rep[9] = { 2 };
-		for (int k = 0; k < 8; k++) {
-			pat[1 + k] = (uint8_t)((uint64_t)APP_PERIOD_MS >> (8 * k));
-			rep[1 + k] = (uint8_t)((uint64_t)period_ms >> (8 * k));
-		}
+		uint8_t pat[2][9], rep[2][9];
+		long_const(pat[0], APP_PERIOD_MS);
+		long_const(rep[0], period_ms);
+		long_const(pat[1], APP_KV_PORT);
+		long_const(rep[1], kv_port);
+		/* One pass over the original bytes: a value just written is
+		 * skipped, never matched again. */
 		for (size_t off = 16; off + 9 <= c->len; off++)
-			if (memcmp(b + off, pat, 9) == 0) {
-				memcpy(b + off, rep, 9);
-				(*patched)++;
-			}
+			for (int p = 0; p < 2; p++)
+				if (memcmp(b + off, pat[p], 9) == 0) {
+					memcpy(b + off, rep[p], 9);
+					(*patched)++;
+					off += 8;
+					break;
+				}
 		if (c->len >= 16) {
 			uint32_t crc = crc32_ieee(b + 16, c->len - 16);
 			for (int k = 0; k < 4; k++)
@@ -271,17 +307,19 @@ int main(int argc, char **argv)
 	}
 	size_t ncls;
 	unsigned patched;
-	struct node_class *cls = app_classes((int64_t)o.tick_ms, &ncls, &patched);
-	if (fresh && ncls > 0 && patched != 1)
-		fprintf(stderr, "phantomd: warning: the default app has %u period "
-			"constants; --tick-ms may not apply\n", patched);
+	struct node_class *cls = app_classes((int64_t)o.tick_ms,
+					     (int64_t)o.kv_port, &ncls, &patched);
+	if (fresh && ncls > 0 && patched != 2)
+		fprintf(stderr, "phantomd: warning: the default apps have %u "
+			"period/port constants, not 2; --tick-ms or --kv-port "
+			"may not apply\n", patched);
 	struct node_config cfg = {
 		.blk = blk, .create = fresh, .arena_size = o.arena_size,
 		.interval_ns = o.snapshot_ms * 1000000ull,
 		.output_commit = !o.no_output_commit,
 		.classes = cls, .nclasses = cls ? ncls : 0,
 		.entry_class = "Ticker", .entry_method = "main",
-		.console = console_out,
+		.console = console_out, .console_poll = true,
 	};
 	char why[256];
 	struct node *n;

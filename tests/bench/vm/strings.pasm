@@ -1,4 +1,6 @@
 ; strings.pasm — bench: build a string by 5000 concatenations.
+; `s = s + (i % 10) + "ab"` is one three-way concatenation, as Java's
+; string concatenation (and Lua's ..) joins all its parts at once.
 .class Main
 .method static main 0 0
 .locals 2
@@ -11,14 +13,11 @@ loop:
     load 1
     iconst 10
     irem
-    sconcat
     ldc "ab"
-    sconcat
+    sconcat3
     store 0
-    iinc 1 1
-    load 1
-    iconst 5000
-    if_icmplt loop
+    iincload 1 1
+    if_icmplti loop 5000
     load 0
     invokenative string.length
     print
