@@ -3,10 +3,14 @@
  * output with "!uncaught Class: message"); bad_NAME.pasm must be refused by
  * the assembler with exactly the first line of bad_NAME.err. Each sample
  * also runs once with a collection at every allocation, unless its text
- * says @no-gc-stress; and once more with an incremental marking cycle
- * always running in tiny steps (the write barrier's stress test). */
+ * says @no-gc-stress; once more with an incremental marking cycle always
+ * running in tiny steps (the write barrier's stress test); and once more
+ * restored mid-run: every few safepoints the region is copied aside, unmapped,
+ * mapped again at the same address over garbage, copied back and attached by
+ * a fresh context — heap, threads and pc survive the round trip. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #include <dirent.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +55,50 @@ static const char *cur;                /* the sample a TEST runs */
 static uint64_t fake_now = 1000000000ull;
 static uint64_t fake_clock(void) { return fake_now; }
 
+enum { RUN_PLAIN, RUN_GC_STRESS, RUN_INCR_STRESS, RUN_RESTORED, RUN_MODES };
+#define RESTORE_ADDR ((void *)0x320000000000ull)
+#define RESTORE_POLLS 7
+
+static void *map_fixed(void)
+{
+	void *p = mmap(RESTORE_ADDR, REGION, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	return p == RESTORE_ADDR ? p : NULL;
+}
+
+/* The snapshot/restore round trip: only the region's bytes survive — and
+ * the text of the last error, which the VM keeps C-side (ctx->err) and which
+ * the harness prints for a thread that failed before the restore. */
+static int restore(struct vm_ctx *ctx, void *region, uint8_t *saved, struct cap *c)
+{
+	char err[sizeof ctx->err];
+	memcpy(err, ctx->err, sizeof err);
+	memcpy(saved, region, REGION);
+	vm_detach(ctx);
+	if (munmap(region, REGION) != 0 || map_fixed() != region)
+		return -1;
+	memset(region, 0x5a, REGION);
+	memcpy(region, saved, REGION);
+	memset(ctx, 0xa5, sizeof *ctx);
+	memset(ctx, 0, sizeof *ctx);
+	vm_set_output(ctx, cap_out, c);
+	ctx->clock = fake_clock;
+	int rc = vm_attach(ctx, region, REGION);
+	if (rc == 0)
+		memcpy(ctx->err, err, sizeof err);
+	return rc;
+}
+
 /* Run one assembled sample; output captured in *c. */
 static int run_sample(const uint8_t *cls, size_t n, int stress, struct cap *c, char *why, size_t wn)
 {
-	void *region = aligned_alloc(4096, REGION);
+	bool restored = stress == RUN_RESTORED;
+	void *region = restored ? map_fixed() : aligned_alloc(4096, REGION);
+	uint8_t *saved = restored ? malloc(REGION) : NULL;
+	if (region == NULL || (restored && saved == NULL)) {
+		snprintf(why, wn, "cannot map the region");
+		return -1;
+	}
 	struct vm_ctx ctx = { 0 };
 	vm_set_output(&ctx, cap_out, c);
 	ctx.clock = fake_clock;
@@ -65,9 +109,9 @@ static int run_sample(const uint8_t *cls, size_t n, int stress, struct cap *c, c
 	if (!rc)
 		rc = vm_thread_start(&ctx, "Main", "main", &id);
 	if (!rc) {
-		vm_gc_stress(&ctx, stress == 1);
-		vm_gc_incremental_stress(&ctx, stress == 2);
-		rc = vm_run(&ctx, id, 0);
+		vm_gc_stress(&ctx, stress == RUN_GC_STRESS);
+		vm_gc_incremental_stress(&ctx, stress == RUN_INCR_STRESS);
+		rc = vm_run(&ctx, id, restored ? RESTORE_POLLS : 0);
 		/* Main waits for other threads: schedule them all, jumping the
 		 * fake clock to each wake-up, until main ends (or nothing can). */
 		for (int i = 0; rc == VM_RUN_BLOCKED || rc == VM_RUN_STOPPED; i++) {
@@ -75,7 +119,14 @@ static int run_sample(const uint8_t *cls, size_t n, int stress, struct cap *c, c
 			uint64_t next = vm_next_wakeup_ns(&ctx);
 			if (next > fake_now && next != UINT64_MAX)
 				fake_now = next;
-			rc = vm_run(&ctx, id, 1);
+			if (restored && restore(&ctx, region, saved, c) != 0) {
+				char e[sizeof ctx.err];
+				snprintf(e, sizeof e, "restore failed: %s", ctx.err);
+				snprintf(ctx.err, sizeof ctx.err, "%s", e);
+				rc = -1;
+				break;
+			}
+			rc = vm_run(&ctx, id, restored ? RESTORE_POLLS : 1);
 			if (i > 1000000 || (rc == VM_RUN_BLOCKED && next == UINT64_MAX)) {
 				snprintf(ctx.err, sizeof ctx.err, "main thread deadlocked");
 				rc = -1;
@@ -93,7 +144,12 @@ static int run_sample(const uint8_t *cls, size_t n, int stress, struct cap *c, c
 	if (rc)
 		snprintf(why, wn, "%s", ctx.err);
 	vm_detach(&ctx);
-	free(region);
+	if (restored) {
+		munmap(region, REGION);
+		free(saved);
+	} else {
+		free(region);
+	}
 	return rc;
 }
 
@@ -123,13 +179,17 @@ TEST(sample)
 		return;
 	}
 	CHECKF(rc == 0, "%s", err);
-	for (int stress = 0; stress < (no_stress ? 1 : 3); stress++) {
+	for (int stress = 0; stress < RUN_MODES; stress++) {
+		if (no_stress && (stress == RUN_GC_STRESS || stress == RUN_INCR_STRESS))
+			continue;
 		struct cap c = { 0 };
 		char why[300] = "";
 		rc = run_sample(cls, n, stress, &c, why, sizeof why);
 		CHECKF(rc == 0, "%s: %s", cur, why);
 		CHECKF(c.buf && strcmp(c.buf, want) == 0, "%s%s: output differs:\n--- got\n%s--- want\n%s",
-		       cur, stress == 1 ? " (gc stress)" : stress == 2 ? " (incremental gc stress)" : "", c.buf ? c.buf : "", want);
+		       cur, stress == RUN_GC_STRESS ? " (gc stress)" : stress == RUN_INCR_STRESS ?
+		       " (incremental gc stress)" : stress == RUN_RESTORED ? " (restored mid-run)" : "",
+		       c.buf ? c.buf : "", want);
 		free(c.buf);
 	}
 	free(cls);
