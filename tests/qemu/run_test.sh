@@ -23,6 +23,8 @@ out=$TMPD/boot1.out
 QEMU_KILL_AFTER=${RUN_KILL_AFTER:-7} qemu_run "$out" "snapshot_ms=50"
 expect_rc first_boot_killed 137
 expect first_boot_created '^app: vda is blank; creating an image' "$out"
+# No network on bare metal yet: the KV service says so, the node runs on.
+expect first_boot_kv_says_no_network '^kv: no network' "$out"
 last=$(ticks "$out" | tail -n 1)
 if [ -n "$last" ] && [ "$last" -ge 2 ] && [ "$(ticks "$out" | head -n 1)" = 1 ] &&
    consecutive "$out"; then pass first_boot_ticks
