@@ -4,7 +4,9 @@
  * (vm/apps/, embedded by deploy/node.mk). Command line: snapshot_ms=N
  * (default 50; up to 600000 for batch programs that need few epochs),
  * outcommit=0 (output at once, not held until committed), arena_mb=N (a new
- * image's arena, default 64), cow_pages=N (copy-on-write budget). */
+ * image's arena, default 64), cow_pages=N (copy-on-write budget),
+ * image=vdX (the disk holding the image, default vda), node=N (this node's
+ * id in a cluster; reported at boot until replication uses it). */
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -31,9 +33,13 @@ int kapp_run(void)
 	struct node *n = NULL;
 	char why[200] = "";
 
-	int rc = plat_blk_open("vda", 0, 0, &blk);
+	const char *disk = kcmd_get("image");
+	if (disk == NULL)
+		disk = "vda";
+	kprintf("app: node %lu, image on %s\n", kcmd_get_u64("node", 1), disk);
+	int rc = plat_blk_open(disk, 0, 0, &blk);
 	if (rc < 0) {
-		kprintf("app: no disk vda (%s)\n", err_str(rc));
+		kprintf("app: no disk %s (%s)\n", disk, err_str(rc));
 		return rc;
 	}
 	uint64_t snap_ms = kcmd_get_u64("snapshot_ms", 50);
@@ -53,12 +59,12 @@ int kapp_run(void)
 	rc = node_boot(&cfg, &n, why, sizeof(why));
 	if (rc == -ERR_NOENT && kapp_nclasses > 0) {
 		/* Both superblocks empty: a blank disk, never a foreign one. */
-		kprintf("app: vda is blank; creating an image with the default app\n");
+		kprintf("app: %s is blank; creating an image with the default app\n", disk);
 		cfg.create = true;
 		rc = node_boot(&cfg, &n, why, sizeof(why));
 	}
 	if (rc < 0) {
-		kprintf("app: cannot boot the image on vda: %s (%s)\n", why, err_str(rc));
+		kprintf("app: cannot boot the image on %s: %s (%s)\n", disk, why, err_str(rc));
 		plat_blk_close(blk);
 		return rc;
 	}

@@ -43,6 +43,22 @@ for boot in 2 3; do
 	[ -n "$(ticks "$out" | tail -n 1)" ] && last=$(ticks "$out" | tail -n 1)
 done
 
+# The command line picks the disk and names the node: the image on vdb.
+blank=$TMPD/blank.img
+truncate -s 8M "$blank"
+QEMU_EXTRA=(-drive "file=$blank,if=none,id=d0,format=raw,cache=writeback"
+	    -device virtio-blk-pci,drive=d0,disable-modern=on
+	    -drive "file=$disk,if=none,id=d1,format=raw,cache=writeback"
+	    -device virtio-blk-pci,drive=d1,disable-modern=on)
+out=$TMPD/vdb.out
+QEMU_KILL_AFTER=${RUN_KILL_AFTER:-7} qemu_run "$out" "image=vdb node=3"
+expect cmdline/node_and_disk '^app: node 3, image on vdb' "$out"
+first=$(ticks "$out" | head -n 1)
+if [ -n "$first" ] && [ -n "$last" ] && [ "$first" -gt "$last" ] &&
+   [ -z "$(od -An -v -tx1 "$blank" | tr -d ' 0\n')" ]; then
+	pass cmdline/image_on_vdb_resumes
+else fail cmdline/image_on_vdb_resumes "first '$first' after last printed '$last' (or vda was written)"; fi
+
 # Hosted-made image, run by the kernel, resumed by the hosted node.
 img=$TMPD/hosted.img
 if "$NODE" --image "$img" --create-only --device-size 64M --arena-size 64M \
