@@ -80,6 +80,29 @@ static void vm_output(void *arg, const char *s, size_t len)
 		vm_stop_request(&n->vm);     /* wait for room at a safepoint */
 }
 
+/* Released socket output: a peer that vanished meanwhile is no error of the
+ * release (the VM sees it on its next read or write). */
+static void net_sink(void *ctx, void *chan, const char *s, size_t len)
+{
+	(void)ctx;
+	if (s == NULL)
+		plat_active->sock_close(chan);
+	else
+		(void)plat_active->sock_send(chan, s, len);
+}
+
+/* net.write / net.close on the runner: tagged like console output. */
+static int vm_net_output(void *arg, struct plat_sock *s, const void *buf,
+			 size_t len)
+{
+	struct node *n = arg;
+	if (buf == NULL)
+		repl_oc_close_net(n->oc, n->epoch, s);
+	else if (repl_oc_write_net(n->oc, n->epoch, s, buf, len))
+		vm_stop_request(&n->vm);
+	return 0;
+}
+
 static void on_commit(void *ctx, uint64_t epoch, const void *delta, size_t len)
 {
 	(void)delta;
@@ -166,6 +189,7 @@ int node_boot(const struct node_config *cfg, struct node **out, char *why,
 		.hold = cfg->output_commit, .capacity = cfg->out_capacity,
 		.sink = cfg->console ? cfg->console : console_sink,
 		.sink_ctx = cfg->console_ctx,
+		.net_sink = net_sink,
 	};
 	int rc = plat_mutex_new(&n->mu);
 	if (rc == 0)
@@ -178,6 +202,7 @@ int node_boot(const struct node_config *cfg, struct node **out, char *why,
 		return rc;
 	}
 	vm_set_output(&n->vm, vm_output, n);
+	vm_set_net_output(&n->vm, vm_net_output, n);
 	n->vm.console_poll = cfg->console_poll;    /* kept by format/attach */
 
 	struct pst_image_config ic = {

@@ -15,6 +15,10 @@
 #include <stdint.h>
 
 typedef void (*repl_oc_sink_fn)(void *ctx, const char *s, size_t len);
+/* Network sink: len bytes for channel chan (an opaque socket), or, with s
+ * NULL, the channel's deferred close. Errors are the sink's to ignore. */
+typedef void (*repl_oc_net_fn)(void *ctx, void *chan, const char *s,
+			       size_t len);
 
 struct repl_oc_config {
 	bool hold;                   /* false: write through at once          */
@@ -22,6 +26,8 @@ struct repl_oc_config {
 				      * wait (0: 64 KiB)                      */
 	repl_oc_sink_fn sink;        /* the real console or socket            */
 	void *sink_ctx;
+	repl_oc_net_fn net_sink;     /* NULL: network output not accepted     */
+	void *net_ctx;
 };
 
 struct repl_oc;
@@ -37,6 +43,16 @@ void repl_oc_free(struct repl_oc *oc);
  * here must not decrease. */
 bool repl_oc_write(struct repl_oc *oc, uint64_t epoch, const char *s,
 		   size_t len);
+
+/* As repl_oc_write, for bytes sent on channel chan; console and network
+ * output are released together in the order written. Ignored when the
+ * config has no net_sink. */
+bool repl_oc_write_net(struct repl_oc *oc, uint64_t epoch, void *chan,
+		       const char *s, size_t len);
+/* Closing chan, held behind its output: the sink sees (chan, NULL, 0) once
+ * epoch commits, after every byte written on chan before. At
+ * repl_oc_free a held close is still carried out (nothing is sent). */
+void repl_oc_close_net(struct repl_oc *oc, uint64_t epoch, void *chan);
 
 /* Epoch `epoch` (and so every earlier one) has committed: everything tagged
  * <= epoch goes to the sink, oldest first. */

@@ -7,7 +7,9 @@
  * timeout 0; with nothing ready the thread blocks (BLOCKED on SOCKET or
  * CONSOLE) and re-polls every VM_IO_POLL_NS or at vm_wake(). Connect and
  * write are bounded waits (connect: VM_CONNECT_NS; write: until the
- * platform has taken the bytes). After a restore the table is gone and
+ * platform has taken the bytes). With a net output hook (vm_set_net_output)
+ * write and close go to the hook instead, which may hold them until the
+ * state behind them has committed. After a restore the table is gone and
  * root->boot_gen has advanced: a connection handle of an older boot raises
  * IOException, a listener handle reopens its port on first use. */
 #include <stdio.h>
@@ -186,11 +188,16 @@ static int slot_new(struct vm_io *io, plat_sock *s)
 	return (int)io->nslots - 8;
 }
 
-static void slot_close(struct vm_io *io, uint32_t i)
+/* net.close: through the output hook when there is one (it may hold the
+ * close behind bytes not yet sent), so the slot forgets the socket here. */
+static void slot_close(struct vm_ctx *ctx, struct vm_io *io, uint32_t i)
 {
 	if (i >= io->nslots || !io->slots[i].s)
 		return;
-	plat_active->sock_close(io->slots[i].s);
+	if (ctx->net_out)
+		ctx->net_out(ctx->net_out_arg, io->slots[i].s, NULL, 0);
+	else
+		plat_active->sock_close(io->slots[i].s);
 	free(io->slots[i].pending);
 	memset(&io->slots[i], 0, sizeof io->slots[i]);
 }
@@ -390,7 +397,8 @@ int vm_n_net_read(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 	return 0;
 }
 
-/* net.write(conn, string): sends all of it. */
+/* net.write(conn, string): sends all of it, or hands it to the output hook
+ * (output commit: sent once the epoch it was written in commits). */
 int vm_n_net_write(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 {
 	int rc;
@@ -402,7 +410,8 @@ int vm_n_net_write(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 	plat_sock *s = sock_of(ctx, a[0], VM_HK_CONN, &rc, ret);
 	if (!s)
 		return rc;
-	int e = plat_active->sock_send(s, str->bytes, str->len);
+	int e = ctx->net_out ? ctx->net_out(ctx->net_out_arg, s, str->bytes, str->len)
+			     : plat_active->sock_send(s, str->bytes, str->len);
 	if (e)
 		return throw_err(ctx, "net.write", e, ret);
 	return 0;
@@ -416,7 +425,7 @@ int vm_n_net_close(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 		return (a[0] ? VM_BI_CCE : VM_BI_NPE) + 1;
 	struct vm_handle *h = vm_ptr(a[0]);
 	if (!h->closed && h->gen == (uint32_t)ctx->root->boot_gen && ctx->io)
-		slot_close(ctx->io, h->slot);
+		slot_close(ctx, ctx->io, h->slot);
 	h->closed = 1;
 	return 0;
 }

@@ -32,6 +32,12 @@ void vm_set_output(struct vm_ctx *ctx, vm_out_fn fn, void *arg)
 	ctx->out_arg = arg;
 }
 
+void vm_set_net_output(struct vm_ctx *ctx, vm_net_out_fn fn, void *arg)
+{
+	ctx->net_out = fn;
+	ctx->net_out_arg = arg;
+}
+
 static void ctx_reset(struct vm_ctx *ctx, void *base)
 {
 	/* This boot's sockets close: handles of the region's earlier boots are
@@ -39,11 +45,15 @@ static void ctx_reset(struct vm_ctx *ctx, void *base)
 	vm_io_free(ctx);
 	vm_out_fn out = ctx->out;
 	void *arg = ctx->out_arg;
+	vm_net_out_fn net_out = ctx->net_out;
+	void *net_arg = ctx->net_out_arg;
 	uint64_t (*clock)(void) = ctx->clock;
 	bool poll = ctx->console_poll;
 	memset(ctx, 0, sizeof *ctx);
 	ctx->out = out;
 	ctx->out_arg = arg;
+	ctx->net_out = net_out;
+	ctx->net_out_arg = net_arg;
 	ctx->clock = clock;
 	ctx->console_poll = poll;
 	ctx->root = base;

@@ -18,6 +18,12 @@ struct vm_root;
 struct vm_thread;
 
 typedef void (*vm_out_fn)(void *arg, const char *s, size_t len);
+/* Network output hook: len bytes net.write sends on socket s, or, with buf
+ * NULL, net.close of s (the hook then owns s and must close it). Returns 0
+ * or -ERR_x (net.write raises IOException on an error). */
+struct plat_sock;
+typedef int (*vm_net_out_fn)(void *arg, struct plat_sock *s, const void *buf,
+			     size_t len);
 
 struct vm_io;
 
@@ -25,6 +31,8 @@ struct vm_ctx {
 	struct vm_root *root;          /* the region's root header            */
 	vm_out_fn out;                 /* console output (default: plat)      */
 	void *out_arg;
+	vm_net_out_fn net_out;         /* socket output (default: plat send)  */
+	void *net_out_arg;
 	volatile uint32_t stop;        /* safepoint request, see vm_run()     */
 	volatile uint32_t wake;        /* vm_wake() was called                */
 	bool console_poll;             /* read input from plat_console_read   */
@@ -45,6 +53,9 @@ int vm_format(struct vm_ctx *ctx, void *base, size_t size);
 int vm_attach(struct vm_ctx *ctx, void *base, size_t size);
 /* Route console output (PRINT, natives) to fn instead of the platform. */
 void vm_set_output(struct vm_ctx *ctx, vm_out_fn fn, void *arg);
+/* Route net.write's bytes and net.close to fn instead of the platform (for
+ * output commit). Sockets still open at a reset are closed directly. */
+void vm_set_net_output(struct vm_ctx *ctx, vm_net_out_fn fn, void *arg);
 
 /* Load, verify and link one class file. Nothing is changed in the region on
  * failure. 0 or -ERR_CORRUPT / -ERR_VERSION / -ERR_INVAL / -ERR_NOMEM. */

@@ -2,7 +2,8 @@
 # tests/node/apps_test.sh — the node's default apps end to end in phantomd:
 # the object shell (vm/apps/shell.pasm) driven through a FIFO on stdin, and
 # the key-value service (vm/apps/kv.pasm) over TCP with bash's /dev/tcp;
-# what either confirmed (a committed shell line, a KV "OK") survives kill -9.
+# what either confirmed (a committed shell line, a KV "OK") survives kill -9,
+# because net.write is output-committed like the console (no settle sleep).
 # Usage: apps_test.sh  (PHANTOMD=path to the binary)
 set -u
 node=${PHANTOMD:-${BUILD:-build}/hosted/phantomd}
@@ -124,6 +125,19 @@ if [[ $e1 == ERR* ]] && [[ $e2 == ERR* ]] && [ "$e3" = "VALUE one two" ]; then
 	pass kv_bad_requests
 else
 	fail kv_bad_requests "replies '$e1' '$e2' '$e3'"
+fi
+# Several writes in a row are each acknowledged once committed (how long
+# that takes is measured by the node bench, not asserted here).
+puts_ok=1
+for i in 1 2 3 4 5; do
+	kv "PUT burst$i v$i"
+	[ "$reply" = OK ] || puts_ok=0
+done
+kv "GET burst5"
+if [ "$puts_ok" = 1 ] && [ "$reply" = "VALUE v5" ]; then
+	pass kv_puts_acknowledged_after_commit
+else
+	fail kv_puts_acknowledged_after_commit "last reply '$reply'"
 fi
 exec 3<&-
 # A second connection, then two at once (a thread per connection).

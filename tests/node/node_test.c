@@ -1,7 +1,8 @@
 /* node_test.c — the node runtime (replication/node.h) on a real image file:
  * first boot loads and starts the app and holds its output until a commit,
  * a reboot resumes (a finished app stays finished), the output-commit switch,
- * node_stop() from another thread, and refusals that leave the file as it
+ * node_stop() from another thread, net.write bytes and net.close held
+ * until the commit like the console, and refusals that leave the file as it
  * was (no app for an empty image, a foreign file). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,6 +243,48 @@ TEST(foreign_file_refused_untouched)
 	CHECK(memcmp(junk, back, sizeof junk) == 0);
 }
 
+/* net.write and net.close from the app reach the peer only at the commit:
+ * before it the peer reads nothing and sees no end of stream. */
+TEST(net_output_held_until_commit)
+{
+	plat_sock *ls, *c = NULL;
+	CHECK(plat_sock_listen("127.0.0.1", 0, &ls) == 0);
+	char text[512];
+	snprintf(text, sizeof text,
+		 ".class Main\n.method static main 0 0\n.locals 1\n"
+		 " ldc \"127.0.0.1\"\n iconst %d\n invokenative net.connect\n store 0\n"
+		 " load 0\n ldc \"hi\"\n invokenative net.write\n"
+		 " load 0\n invokenative net.close\n return\n.end\n",
+		 plat_active->sock_port(ls));
+	struct plat_blk *blk;
+	struct node *n;
+	unlink(path);
+	CHECK(assemble(text) == 0);
+	CHECK(boot(true, true, 10000, &blk, &n) == 0);
+	struct node_run_result r;
+	CHECK(node_run(n, &r) == 0);
+	CHECK(r.finished && r.failed == 0);
+	CHECK(plat_sock_accept(ls, &c, 2000000000ull) == 0);
+	char buf[16];
+	long got = -1;
+	if (c != NULL) {
+		got = plat_active->sock_recv(c, buf, sizeof buf, 100000000ull);
+		CHECKF(got == -ERR_TIMEDOUT || got == -ERR_AGAIN,
+		       "before the commit the peer read %ld", got);
+	}
+	CHECK(node_sync(n, 10000000000ull, NULL) == 0);
+	if (c != NULL) {
+		got = plat_active->sock_recv(c, buf, sizeof buf, 2000000000ull);
+		CHECK(got == 2 && memcmp(buf, "hi", 2) == 0);
+		/* The close was held behind the bytes: now end of stream. */
+		CHECK(plat_active->sock_recv(c, buf, sizeof buf, 2000000000ull) == 0);
+		plat_active->sock_close(c);
+	}
+	CHECK(node_shutdown(n, true) == 0);
+	plat_blk_close(blk);
+	plat_active->sock_close(ls);
+}
+
 int main(void)
 {
 	check_begin("node");
@@ -250,6 +293,7 @@ int main(void)
 	snprintf(path, sizeof path, "/tmp/node_test.%d.img", (int)getpid());
 	RUN(first_boot_holds_output_until_commit);
 	RUN(output_commit_off_writes_at_once);
+	RUN(net_output_held_until_commit);
 	RUN(stop_from_another_thread_with_snapshots_running);
 	RUN(tiny_buffer_waits_and_never_drops);
 	RUN(image_without_vm_gets_first_boot);

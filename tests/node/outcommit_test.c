@@ -1,7 +1,10 @@
 /* outcommit_test.c — the output-commit engine (replication/outcommit.h) with
  * a recording sink: held until the epoch commits, released in order, a
  * commit releases exactly the epochs up to it, full means wait (never drop),
- * and the switch off writes through. */
+ * and the switch off writes through; socket output (net.write) is held and
+ * released in one order with the console, and a held close follows its
+ * socket's bytes. */
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -101,6 +104,127 @@ TEST(bad_config_refused)
 	CHECK(repl_oc_new(&c, &oc) == -ERR_INVAL);
 }
 
+/* One log of everything both sinks saw, in order: "c:BYTES|" for the
+ * console, "A:BYTES|" / "A:CLOSE|" for socket A (likewise B). */
+static char evlog[4096];
+static int sock_a, sock_b;             /* their addresses are the channels */
+
+static void log_add(const char *who, const char *s, size_t len)
+{
+	size_t n = strlen(evlog);
+	snprintf(evlog + n, sizeof evlog - n, "%s:%.*s|", who, (int)len, s);
+}
+
+static void log_console(void *ctx, const char *s, size_t len)
+{
+	(void)ctx;
+	log_add("c", s, len);
+}
+
+static void log_net(void *ctx, void *chan, const char *s, size_t len)
+{
+	(void)ctx;
+	const char *who = chan == &sock_a ? "A" : chan == &sock_b ? "B" : "?";
+	if (s == NULL)
+		log_add(who, "CLOSE", 5);
+	else
+		log_add(who, s, len);
+}
+
+static struct repl_oc *make_net(bool hold, size_t cap)
+{
+	evlog[0] = 0;
+	struct repl_oc *oc = NULL;
+	struct repl_oc_config c = { .hold = hold, .capacity = cap,
+		.sink = log_console, .net_sink = log_net };
+	if (repl_oc_new(&c, &oc) != 0)
+		return NULL;
+	return oc;
+}
+
+TEST(net_held_until_commit_in_order_with_console)
+{
+	struct repl_oc *oc = make_net(true, 0);
+	CHECK(oc != NULL);
+	repl_oc_write(oc, 3, "a", 1);
+	repl_oc_write_net(oc, 3, &sock_a, "bb", 2);
+	repl_oc_write(oc, 3, "c", 1);
+	repl_oc_write_net(oc, 3, &sock_a, "d", 1);
+	repl_oc_write_net(oc, 4, &sock_b, "e", 1);
+	CHECK(evlog[0] == 0);
+	CHECK(repl_oc_held(oc) == 6);
+	repl_oc_commit(oc, 2);
+	CHECK(evlog[0] == 0);
+	repl_oc_commit(oc, 3);             /* epoch 3 only, in write order */
+	CHECK(strcmp(evlog, "c:a|A:bb|c:c|A:d|") == 0);
+	CHECK(repl_oc_held(oc) == 1);
+	repl_oc_commit(oc, 4);
+	CHECK(strcmp(evlog, "c:a|A:bb|c:c|A:d|B:e|") == 0);
+	CHECK(repl_oc_held(oc) == 0);
+	repl_oc_free(oc);
+}
+
+TEST(net_close_deferred_after_held_bytes)
+{
+	struct repl_oc *oc = make_net(true, 0);
+	repl_oc_write_net(oc, 5, &sock_a, "x", 1);
+	repl_oc_close_net(oc, 5, &sock_a);
+	repl_oc_write_net(oc, 6, &sock_b, "y", 1);
+	repl_oc_close_net(oc, 6, &sock_b);
+	repl_oc_commit(oc, 4);
+	CHECK(evlog[0] == 0);              /* neither sent nor closed yet */
+	repl_oc_commit(oc, 5);
+	CHECK(strcmp(evlog, "A:x|A:CLOSE|") == 0);
+	repl_oc_commit(oc, 6);
+	CHECK(strcmp(evlog, "A:x|A:CLOSE|B:y|B:CLOSE|") == 0);
+	repl_oc_free(oc);
+}
+
+TEST(net_bytes_count_toward_the_bound)
+{
+	struct repl_oc *oc = make_net(true, 4);
+	CHECK(!repl_oc_write(oc, 2, "ab", 2));
+	CHECK(repl_oc_write_net(oc, 2, &sock_a, "cde", 3));
+	CHECK(repl_oc_full(oc));
+	repl_oc_commit(oc, 2);
+	CHECK(!repl_oc_full(oc));
+	CHECK(strcmp(evlog, "c:ab|A:cde|") == 0);
+	repl_oc_free(oc);
+}
+
+TEST(net_free_drops_bytes_but_closes)
+{
+	/* A crash or stop before the commit: the client never gets the bytes,
+	 * but the socket is still closed, not leaked. */
+	struct repl_oc *oc = make_net(true, 0);
+	repl_oc_write_net(oc, 7, &sock_a, "lost", 4);
+	repl_oc_close_net(oc, 7, &sock_a);
+	repl_oc_write_net(oc, 7, &sock_b, "lost too", 8);
+	repl_oc_free(oc);
+	CHECK(strcmp(evlog, "A:CLOSE|") == 0);
+}
+
+TEST(net_switch_off_writes_and_closes_through)
+{
+	struct repl_oc *oc = make_net(false, 0);
+	repl_oc_write_net(oc, 9, &sock_a, "now", 3);
+	repl_oc_close_net(oc, 9, &sock_a);
+	CHECK(strcmp(evlog, "A:now|A:CLOSE|") == 0);
+	CHECK(repl_oc_held(oc) == 0);
+	repl_oc_free(oc);
+}
+
+TEST(net_ignored_without_a_net_sink)
+{
+	struct repl_oc *oc = make(true, 0);
+	CHECK(!repl_oc_write_net(oc, 1, &sock_a, "x", 1));
+	repl_oc_close_net(oc, 1, &sock_a);
+	CHECK(repl_oc_held(oc) == 0);
+	repl_oc_commit(oc, 1);
+	CHECK(nseen == 0);
+	repl_oc_free(oc);
+}
+
 int main(void)
 {
 	check_begin("outcommit");
@@ -111,5 +235,11 @@ int main(void)
 	RUN(full_asks_to_wait_and_never_drops);
 	RUN(switch_off_writes_through);
 	RUN(bad_config_refused);
+	RUN(net_held_until_commit_in_order_with_console);
+	RUN(net_close_deferred_after_held_bytes);
+	RUN(net_bytes_count_toward_the_bound);
+	RUN(net_free_drops_bytes_but_closes);
+	RUN(net_switch_off_writes_and_closes_through);
+	RUN(net_ignored_without_a_net_sink);
 	return check_done();
 }

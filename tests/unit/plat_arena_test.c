@@ -110,13 +110,11 @@ static long long resident(uintptr_t lo, uintptr_t hi)
 TEST(reserve_64g_at_base)
 {
 	uint64_t size = 64ull << 30;
-	uint64_t t0 = plat_monotonic_ns();
 	char *base = arena_up(size);
-	uint64_t dt = plat_monotonic_ns() - t0;
 	CHECK(base != NULL);
 	CHECK((uintptr_t)base == PLAT_ARENA_BASE);
-	/* Touching 64 GiB would take minutes (or be killed): seconds is "instant". */
-	CHECKF(dt < 2000000000ull, "reserve took %llu ns", (unsigned long long)dt);
+	/* Nothing touched: the reservation costs no memory (its speed is a
+	 * benchmark's business, not a test's). */
 	long long rss = resident(PLAT_ARENA_BASE, PLAT_ARENA_BASE + size);
 	CHECKF(rss >= 0 && rss < (1 << 20), "resident %lld", rss);
 	void *again = NULL;

@@ -119,14 +119,9 @@ fail:
     return
 .catch * t0 t1 fail
 .end
-; The reply is sent right away (net.write has no output commit yet), so a
-; change is acknowledged only after a wait longer than a snapshot period
-; plus its commit: an OK the client saw survives a crash.
-.method static settle 0 0
-    ldc 250L
-    invokenative thread.sleep
-    return
-.end
+; No wait before a reply: under a node, net.write is output-committed (the
+; OK leaves only once the snapshot holding the change has committed), so an
+; OK the client saw survives a crash.
 ; handle(line) -> the reply line.
 .method static handle 1 1
 .locals 6
@@ -218,7 +213,6 @@ putok:
     invokenative string.length
     invokestatic Kv.sub
     invokenative root.put
-    invokestatic Kv.settle
     ldc "OK\n"
     vreturn
 get:
@@ -247,7 +241,6 @@ del:
     sconcat
     invokenative root.remove
     ifeq missing
-    invokestatic Kv.settle
     ldc "OK\n"
     vreturn
 missing:
