@@ -50,3 +50,7 @@ $(BUILD)/tests/bench/boot_bench: | $(BUILD)/kernel/phantom.elf32 $(BUILD)/hosted
 
 # A node on an image with injected disk errors (one flipped byte per block).
 TESTS     += tests/node/disk_errors_test.sh
+
+# kill -9 while a client writes to the KV service: acknowledged writes survive.
+TESTS      += "tests/node/kv_kill_test.sh 50"
+LONG_TESTS += "tests/node/kv_kill_test.sh 500"
