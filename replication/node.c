@@ -86,9 +86,9 @@ static void net_sink(void *ctx, void *chan, const char *s, size_t len)
 {
 	(void)ctx;
 	if (s == NULL)
-		plat_active->sock_close(chan);
+		plat_sock_close(chan);
 	else
-		(void)plat_active->sock_send(chan, s, len);
+		(void)plat_sock_send(chan, s, len);
 }
 
 /* net.write / net.close on the runner: tagged like console output. */

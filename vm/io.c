@@ -51,7 +51,7 @@ void vm_io_free(struct vm_ctx *ctx)
 		return;
 	for (uint32_t i = 0; i < io->nslots; i++) {
 		if (io->slots[i].s)
-			plat_active->sock_close(io->slots[i].s);
+			plat_sock_close(io->slots[i].s);
 		free(io->slots[i].pending);
 	}
 	free(io->slots);
@@ -122,7 +122,7 @@ static void console_poll(struct vm_ctx *ctx, struct vm_io *io)
 		return;
 	char buf[512];
 	for (;;) {
-		int n = plat_active->console_read(buf, sizeof buf, 0);
+		int n = plat_console_read(buf, sizeof buf, 0);
 		if (n < 0)
 			io->eof = true;
 		if (n <= 0 || in_append(io, buf, (size_t)n))
@@ -197,7 +197,7 @@ static void slot_close(struct vm_ctx *ctx, struct vm_io *io, uint32_t i)
 	if (ctx->net_out)
 		ctx->net_out(ctx->net_out_arg, io->slots[i].s, NULL, 0);
 	else
-		plat_active->sock_close(io->slots[i].s);
+		plat_sock_close(io->slots[i].s);
 	free(io->slots[i].pending);
 	memset(&io->slots[i], 0, sizeof io->slots[i]);
 }
@@ -210,18 +210,18 @@ static struct vm_handle *new_handle(struct vm_ctx *ctx)
 static int listen_on(struct vm_ctx *ctx, struct vm_io *io, struct vm_handle *h, uint16_t port)
 {
 	plat_sock *s;
-	int rc = plat_active->sock_listen("0.0.0.0", port, &s);
+	int rc = plat_sock_listen("0.0.0.0", port, &s);
 	if (rc)
 		return rc;
 	int slot = slot_new(io, s);
 	if (slot < 0) {
-		plat_active->sock_close(s);
+		plat_sock_close(s);
 		return -ERR_NOMEM;
 	}
 	h->slot = (uint32_t)slot;
 	h->gen = (uint32_t)ctx->root->boot_gen;
 	h->kind = VM_HK_LISTENER;
-	h->port = (uint32_t)plat_active->sock_port(s);
+	h->port = (uint32_t)plat_sock_port(s);
 	return 0;
 }
 
@@ -302,14 +302,14 @@ int vm_n_net_accept(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 	if (!ls)
 		return rc;
 	plat_sock *s;
-	int e = plat_active->sock_accept(ls, &s, 0);
+	int e = plat_sock_accept(ls, &s, 0);
 	if (e == -ERR_TIMEDOUT || e == -ERR_AGAIN)
 		return vm_block(ctx, VM_BK_SOCKET, a[0], VM_IO_POLL_NS);
 	if (e)
 		return throw_err(ctx, "net.accept", e, ret);
 	int slot = slot_new(ctx->io, s);
 	if (slot < 0) {
-		plat_active->sock_close(s);
+		plat_sock_close(s);
 		return VM_BI_OOM + 1;
 	}
 	c->slot = (uint32_t)slot;
@@ -334,12 +334,12 @@ int vm_n_net_connect(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 	if (!c)
 		return VM_BI_OOM + 1;
 	plat_sock *s;
-	int e = plat_active->sock_connect(host->bytes, (uint16_t)vm_fix_val(a[1]), &s, VM_CONNECT_NS);
+	int e = plat_sock_connect(host->bytes, (uint16_t)vm_fix_val(a[1]), &s, VM_CONNECT_NS);
 	if (e)
 		return throw_err(ctx, "net.connect", e, ret);
 	int slot = slot_new(ctx->io, s);
 	if (slot < 0) {
-		plat_active->sock_close(s);
+		plat_sock_close(s);
 		return VM_BI_OOM + 1;
 	}
 	c->slot = (uint32_t)slot;
@@ -367,7 +367,7 @@ int vm_n_net_read(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 		/* Bytes leave the platform only into pending, so an allocation
 		 * failure below loses nothing: the next read delivers them. */
 		uint8_t buf[4096];
-		long n = plat_active->sock_recv(s, buf, max < sizeof buf ? max : sizeof buf, 0);
+		long n = plat_sock_recv(s, buf, max < sizeof buf ? max : sizeof buf, 0);
 		if (n == -ERR_TIMEDOUT || n == -ERR_AGAIN)
 			return vm_block(ctx, VM_BK_SOCKET, a[0], VM_IO_POLL_NS);
 		if (n == 0) {
@@ -411,7 +411,7 @@ int vm_n_net_write(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 	if (!s)
 		return rc;
 	int e = ctx->net_out ? ctx->net_out(ctx->net_out_arg, s, str->bytes, str->len)
-			     : plat_active->sock_send(s, str->bytes, str->len);
+			     : plat_sock_send(s, str->bytes, str->len);
 	if (e)
 		return throw_err(ctx, "net.write", e, ret);
 	return 0;
