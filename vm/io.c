@@ -207,22 +207,29 @@ static struct vm_handle *new_handle(struct vm_ctx *ctx)
 	return vm_alloc(ctx, ctx->root->builtin[VM_BI_SOCKET], sizeof(struct vm_handle) / 8, 0);
 }
 
-static int listen_on(struct vm_ctx *ctx, struct vm_io *io, struct vm_handle *h, uint16_t port)
+/* Gives handle h the platform socket s for this boot; on failure s is
+ * closed and -ERR_NOMEM returned. */
+static int bind_sock(struct vm_ctx *ctx, struct vm_handle *h, plat_sock *s,
+		     uint32_t kind)
 {
-	plat_sock *s;
-	int rc = plat_sock_listen("0.0.0.0", port, &s);
-	if (rc)
-		return rc;
-	int slot = slot_new(io, s);
+	int slot = slot_new(ctx->io, s);
 	if (slot < 0) {
 		plat_sock_close(s);
 		return -ERR_NOMEM;
 	}
 	h->slot = (uint32_t)slot;
 	h->gen = (uint32_t)ctx->root->boot_gen;
-	h->kind = VM_HK_LISTENER;
-	h->port = (uint32_t)plat_sock_port(s);
+	h->kind = kind;
 	return 0;
+}
+
+static int listen_on(struct vm_ctx *ctx, struct vm_handle *h, uint16_t port)
+{
+	plat_sock *s;
+	int rc = plat_sock_listen("0.0.0.0", port, &s);
+	if (rc == 0 && (rc = bind_sock(ctx, h, s, VM_HK_LISTENER)) == 0)
+		h->port = (uint32_t)plat_sock_port(s);
+	return rc;
 }
 
 /* The live socket behind handle value v, reopening a stale listener.
@@ -248,7 +255,7 @@ static plat_sock *sock_of(struct vm_ctx *ctx, vm_value v, uint32_t kind, int *rc
 			*rc = throw_msg(ctx, VM_BI_IOE, "connection lost in a restart", ret);
 			return NULL;
 		}
-		int e = listen_on(ctx, io, h, (uint16_t)h->port);
+		int e = listen_on(ctx, h, (uint16_t)h->port);
 		if (e) {
 			*rc = throw_err(ctx, "net: reopening a listener", e, ret);
 			return NULL;
@@ -280,7 +287,7 @@ int vm_n_net_listen(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 	struct vm_handle *h = new_handle(ctx);
 	if (!h)
 		return VM_BI_OOM + 1;
-	int e = listen_on(ctx, ctx->io, h, (uint16_t)vm_fix_val(a[0]));
+	int e = listen_on(ctx, h, (uint16_t)vm_fix_val(a[0]));
 	if (e)
 		return throw_err(ctx, "net.listen", e, ret);
 	*ret = vm_ref(h);
@@ -307,14 +314,8 @@ int vm_n_net_accept(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 		return vm_block(ctx, VM_BK_SOCKET, a[0], VM_IO_POLL_NS);
 	if (e)
 		return throw_err(ctx, "net.accept", e, ret);
-	int slot = slot_new(ctx->io, s);
-	if (slot < 0) {
-		plat_sock_close(s);
+	if (bind_sock(ctx, c, s, VM_HK_CONN) < 0)
 		return VM_BI_OOM + 1;
-	}
-	c->slot = (uint32_t)slot;
-	c->gen = (uint32_t)ctx->root->boot_gen;
-	c->kind = VM_HK_CONN;
 	*ret = vm_ref(c);
 	return 0;
 }
@@ -337,14 +338,8 @@ int vm_n_net_connect(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 	int e = plat_sock_connect(host->bytes, (uint16_t)vm_fix_val(a[1]), &s, VM_CONNECT_NS);
 	if (e)
 		return throw_err(ctx, "net.connect", e, ret);
-	int slot = slot_new(ctx->io, s);
-	if (slot < 0) {
-		plat_sock_close(s);
+	if (bind_sock(ctx, c, s, VM_HK_CONN) < 0)
 		return VM_BI_OOM + 1;
-	}
-	c->slot = (uint32_t)slot;
-	c->gen = (uint32_t)ctx->root->boot_gen;
-	c->kind = VM_HK_CONN;
 	*ret = vm_ref(c);
 	return 0;
 }
