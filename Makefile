@@ -57,6 +57,7 @@ CORE_DIRS := vm persist replication net
 CORE_SRCS := $(sort $(wildcard $(addsuffix /*.c,$(CORE_DIRS))) \
 	$(wildcard kernel/common/*.c))
 
+PASM_OBJ   := $(BUILD)/tools/asm.o   # the assembler core, for tools and tests
 TESTS      :=   # commands tests/run.sh runs (one "program" each)
 TEST_DEPS  :=   # files those commands need built first
 LONG_TESTS :=

@@ -42,9 +42,9 @@ NODE_UNIT_BINS := $(patsubst tests/node/%.c,$(BUILD)/tests/node/%,$(NODE_UNIT_SR
 TESTS     += $(NODE_UNIT_BINS)
 TEST_DEPS += $(NODE_UNIT_BINS)
 
-$(BUILD)/tests/node/%: tests/node/%.c cluster-tools/asm/asm.c $(HOSTED_LIB)
+$(BUILD)/tests/node/%: tests/node/%.c $(PASM_OBJ) $(HOSTED_LIB)
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) -I. -Itests/lib -Ikernel/hosted $< cluster-tools/asm/asm.c \
+	$(HOST_CC) $(HOST_CFLAGS) -I. -Itests/lib -Ikernel/hosted $< $(PASM_OBJ) \
 		$(HOSTED_LIB) $(HOST_LDLIBS) -o $@
 
 # The kernel embeds the same app (kernel/x86_64/kapp.c).
@@ -55,10 +55,10 @@ $(BUILD)/kernel/x86_64/obj/kernel/x86_64/kapp.c.o: private KX_CFLAGS += -I$(NODE
 BENCH_PARTS     += node
 BENCH_CMD_node  := $(BUILD)/tests/node/node_bench
 BENCH_DEPS      += $(BUILD)/tests/node/node_bench
-$(BUILD)/tests/node/node_bench: tests/node/node_bench.c cluster-tools/asm/asm.c $(BENCH_LIB) $(HOSTED_LIB)
+$(BUILD)/tests/node/node_bench: tests/node/node_bench.c $(PASM_OBJ) $(BENCH_LIB) $(HOSTED_LIB)
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) -I. -Itests/lib -Itests/bench -Ikernel/hosted $< \
-		cluster-tools/asm/asm.c $(BENCH_LIB) $(HOSTED_LIB) $(HOST_LDLIBS) -o $@
+		$(PASM_OBJ) $(BENCH_LIB) $(HOSTED_LIB) $(HOST_LDLIBS) -o $@
 
 # The default apps end to end in phantomd: the object shell on stdin and the
 # key-value service over TCP, both surviving kill -9.

@@ -8,9 +8,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 TESTS     += $(UNIT_BINS)
 TEST_DEPS += $(UNIT_BINS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(HOSTED_LIB)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(HOSTED_LIB) $(PASM_OBJ)
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) -Itests/lib -Ikernel/hosted $< $(HOSTED_LIB) $(HOST_LDLIBS) -o $@
+	$(HOST_CC) $(HOST_CFLAGS) -Itests/lib -Ikernel/hosted $< $(PASM_OBJ) $(HOSTED_LIB) $(HOST_LDLIBS) -o $@
 
 # Benchmarks: tests/bench/NAME_bench.c becomes part NAME unless a build.mk
 # already defines BENCH_CMD_NAME with its own rule.
@@ -25,9 +25,9 @@ $(BENCH_LIB): tests/bench/bench_report.c tests/bench/bench_report.h
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/bench/%_bench: tests/bench/%_bench.c $(BENCH_LIB) $(HOSTED_LIB)
+$(BUILD)/tests/bench/%_bench: tests/bench/%_bench.c $(BENCH_LIB) $(HOSTED_LIB) $(PASM_OBJ)
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) -Itests/lib -Ikernel/hosted -Itests/bench $< $(BENCH_LIB) $(HOSTED_LIB) $(HOST_LDLIBS) -lm -o $@
+	$(HOST_CC) $(HOST_CFLAGS) -Itests/lib -Ikernel/hosted -Itests/bench $< $(BENCH_LIB) $(PASM_OBJ) $(HOSTED_LIB) $(HOST_LDLIBS) -lm -o $@
 
 # The hosted node end to end (kill -9 campaign, clean stop, bad input).
 TESTS      += "tests/node/phantomd_test.sh 50"

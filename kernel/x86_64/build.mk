@@ -68,7 +68,7 @@ TEST_DEPS += $(KX_ELF32) $(BUILD)/tests/qemu/image_tool
 
 # The hosted side of the image portability test.
 $(BUILD)/tests/qemu/image_tool: tests/qemu/image_tool.c tests/qemu/image_pattern.h \
-		cluster-tools/asm/asm.c $(HOSTED_LIB)
+		$(PASM_OBJ) $(HOSTED_LIB)
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) -I. -Ikernel/hosted $< cluster-tools/asm/asm.c \
+	$(HOST_CC) $(HOST_CFLAGS) -I. -Ikernel/hosted $< $(PASM_OBJ) \
 		$(HOSTED_LIB) $(HOST_LDLIBS) -o $@

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "bench_report.h"
-#include "../../cluster-tools/asm/asm.c"
+#include "../../cluster-tools/asm/asm.h"
+#include "../../vm/classfile.h"
+#include "../../vm/internal.h"
 #include "../../vm/vm.h"
 
 #define REGION (256u << 20)

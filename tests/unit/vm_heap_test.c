@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "../../cluster-tools/asm/asm.c"
+#include "../../cluster-tools/asm/asm.h"
+#include "../../vm/classfile.h"
+#include "../../vm/internal.h"
 #include "../../vm/internal.h"
 
 #define REGION (4u << 20)

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "../../cluster-tools/asm/asm.c"
+#include "../../cluster-tools/asm/asm.h"
+#include "../../vm/classfile.h"
+#include "../../vm/internal.h"
 #include "../../vm/vm.h"
 
 #define ADDR   ((void *)0x300000000000ull)

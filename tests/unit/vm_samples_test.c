@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "../../cluster-tools/asm/asm.c"
+#include "../../cluster-tools/asm/asm.h"
+#include "../../vm/classfile.h"
+#include "../../vm/internal.h"
 #include "../../vm/vm.h"
 
 #define REGION (64u << 20)

@@ -12,7 +12,9 @@
 #include <time.h>
 
 #include "check.h"
-#include "../../cluster-tools/asm/asm.c"
+#include "../../cluster-tools/asm/asm.h"
+#include "../../vm/classfile.h"
+#include "../../vm/internal.h"
 #include "../../vm/vm.h"
 
 #define VT_ADDR   ((void *)0x310000000000ull)
