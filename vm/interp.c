@@ -3,9 +3,10 @@
  * convention (frame layout in object.h), exception unwinding and the
  * safepoint poll.
  *
- * Safepoints: the loop polls at every taken backward branch and every call,
- * before the instruction has any effect, so any loop or recursion reaches a
- * poll within a bounded number of instructions. At a poll that stops, pc,
+ * Safepoints: the loop polls at every taken backward branch, every call and
+ * every entry to an exception handler, before the instruction has any
+ * effect, so any loop (a handler may cover its own target), recursion or
+ * throw reaches a poll within a bounded number of instructions. At a poll that stops, pc,
  * fp, sp and method are written back to the thread object and the
  * instruction re-executes on resume. Before anything that may allocate (and
  * so collect), SAVE() writes sp back: the collector scans stacks below sp.
@@ -631,6 +632,9 @@ throw_value: {
 			sp = fp + m->nlocals + VM_FRAME_INFO;
 			*sp++ = ex;
 			pc = code + h->target;
+			/* A handler may cover its own target: throwing in a loop
+			 * with no backward branch must still reach a safepoint. */
+			POLL();
 			DISPATCH();
 		}
 		vm_value *info = fp + m->nlocals;

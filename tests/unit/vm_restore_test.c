@@ -3,10 +3,12 @@
  * and forget every C-side structure, map a fresh region at the same
  * address, copy the bytes back, attach and resume: the program must finish
  * with the same output and result as an uninterrupted run. Also: the
- * safepoint flag stops a running thread from another thread, and several
- * VM threads share the processor round-robin. */
+ * safepoint flag stops a running thread from another thread, a loop made
+ * only of throws into a handler that covers itself reaches safepoints too,
+ * and several VM threads share the processor round-robin. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,11 +178,59 @@ TEST(safepoint_flag_stops_an_endless_loop)
 	free(f);
 }
 
+/* The handler covers its own target: each pass throws (division by zero)
+ * and re-enters the handler without any backward branch or call. */
+static const char *throw_loop =
+	".class Main\n.method static main 0 0\n"
+	" aconst_null\nh:\n pop\n iconst 1\n iconst 0\n idiv\n pop\ne:\n return\n"
+	".catch * h e h\n.end\n";
+
+static void hung(int sig)
+{
+	(void)sig;
+	static const char m[] = "FAIL: vm_restore_test/throw_loop_reaches_safepoints: "
+		"no safepoint within 30 s\n";
+	(void)!write(1, m, sizeof m - 1);
+	_exit(1);
+}
+
+TEST(throw_loop_reaches_safepoints)
+{
+	char err[512];
+	uint8_t *f;
+	size_t n;
+	CHECKF(pasm_assemble("throw.pasm", throw_loop, strlen(throw_loop), &f, &n, err, sizeof err) == 0,
+	       "%s", err);
+	void *base = map_region();
+	CHECK(base);
+	struct vm_ctx ctx;
+	memset(&ctx, 0, sizeof ctx);
+	CHECK(vm_format(&ctx, base, REGION) == 0);
+	CHECK(vm_load(&ctx, f, n) == 0);
+	uint32_t id;
+	CHECK(vm_thread_start(&ctx, "Main", "main", &id) == 0);
+	signal(SIGALRM, hung);
+	alarm(30);
+	/* The budget counts polls: 1000 handler entries, then it stops, and
+	 * resumes as often as asked. */
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(vm_run(&ctx, id, 1000), VM_RUN_STOPPED);
+	pthread_t th;
+	pthread_create(&th, NULL, stopper, &ctx);
+	CHECK_EQ(vm_run(&ctx, id, 0), VM_RUN_STOPPED);
+	pthread_join(th, NULL);
+	alarm(0);
+	vm_stop_clear(&ctx);
+	CHECK(munmap(base, REGION) == 0);
+	free(f);
+}
+
 int main(void)
 {
 	check_begin("vm_restore_test");
 	RUN(restore_mid_run_gives_the_same_answer);
 	RUN(safepoint_flag_stops_an_endless_loop);
+	RUN(throw_loop_reaches_safepoints);
 	free(cls);
 	return check_done();
 }
