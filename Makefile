@@ -23,6 +23,10 @@ ifndef PHANTOM_INNER
 $(PUBLIC_GOALS): deps
 	@$(MAKE) --no-print-directory -j$(JOBS) PHANTOM_INNER=1 $@
 
+# make does not pass a SIGTERM on to its children: the run scripts watch
+# this make's pid and stop the node cleanly when it is gone.
+run run-hosted: export PHANTOM_MAKE_PID := $(shell echo $$PPID)
+
 deps:
 	@deploy/deps.sh
 

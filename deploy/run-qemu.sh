@@ -3,14 +3,22 @@
 # (build/kernel/phantom.elf32) with the serial console on this terminal and
 # IMAGE as its disk (virtio-blk). A missing IMAGE is created blank; the
 # kernel formats a blank disk as a new image holding the default app.
+# Stopping (Ctrl-C, SIGTERM or SIGINT to this script or to make) presses
+# the machine's ACPI power button through QEMU's monitor: the kernel stops
+# the VM at a safepoint, commits a final snapshot and powers off.
 # ACCEL=kvm on hosts with real KVM (default tcg); KARGS adds kernel
-# arguments (snapshot_ms=N, outcommit=0, arena_mb=N); DISK_SIZE for a new one.
+# arguments (snapshot_ms=N, outcommit=0, arena_mb=N); DISK_SIZE for a new
+# one; STOP_TIMEOUT (s) before a node that does not stop is cut off.
 set -euo pipefail
+here=$(dirname "$0")
+. "$here/supervise.sh"
 image=${1:-${IMAGE:-${BUILD:-build}/phantom-qemu.img}}
 kernel=${KERNEL:-${BUILD:-build}/kernel/phantom.elf32}
 accel=${ACCEL:-tcg}
 [ -f "$kernel" ] || { echo "run: $kernel is not built (run 'make run')" >&2; exit 1; }
-command -v qemu-system-x86_64 >/dev/null || { echo "run: qemu-system-x86_64 is not installed" >&2; exit 1; }
+for tool in qemu-system-x86_64 setsid; do
+	command -v "$tool" >/dev/null || { echo "run: $tool is not installed" >&2; exit 1; }
+done
 if [ ! -e "$image" ]; then
 	mkdir -p "$(dirname "$image")"
 	truncate -s "${DISK_SIZE:-256M}" "$image"
@@ -18,15 +26,37 @@ if [ ! -e "$image" ]; then
 fi
 cat <<MSG
 == Phantom bare-metal node in QEMU ($accel), disk $image
-   The default app prints "tick N" once a second. Stop QEMU with Ctrl-C (or
-   kill it): like a power cut, the next boot resumes from the last committed
-   snapshot — run 'make run' again and the ticks continue. IMAGE=path picks
-   another disk.
+   The default app prints "tick N" once a second; each line appears once the
+   snapshot holding N has committed. Stop with Ctrl-C (or SIGTERM): the node
+   commits a final snapshot and powers off. Run 'make run' again and the
+   ticks continue — also after a power cut (kill -9 QEMU), from the last
+   committed snapshot. IMAGE=path picks another disk.
 MSG
-exec qemu-system-x86_64 -M pc -accel "$accel" -m "${QEMU_MEM:-256}" -no-reboot \
+
+# The monitor on a pipe pair is the power button; QEMU runs in its own
+# session so that Ctrl-C reaches only this script, which presses it.
+ctl=$(mktemp -d "${TMPDIR:-/tmp}/phantom-run.XXXXXX")
+trap 'rm -rf "$ctl"' EXIT
+mkfifo "$ctl/mon.in" "$ctl/mon.out"
+setsid -w qemu-system-x86_64 -M pc -accel "$accel" -m "${QEMU_MEM:-256}" -no-reboot \
 	-display none -monitor none -nic none -serial stdio \
+	-chardev "pipe,id=mon,path=$ctl/mon" -mon chardev=mon,mode=readline \
 	-device isa-debug-exit,iobase=0xf4,iosize=4 \
 	-drive "file=$image,if=none,id=d0,format=raw,cache=writeback" \
 	-device virtio-blk-pci,drive=d0,disable-modern=on \
 	-device virtio-rng-pci,disable-modern=on \
-	-kernel "$kernel" -append "${KARGS:-}"
+	-kernel "$kernel" -append "${KARGS:-}" <&0 &
+qemu=$!
+exec 4<>"$ctl/mon.in" 5<>"$ctl/mon.out"   # never block on a dead QEMU
+
+press_power_button() {
+	echo "== stopping: pressing the power button (final snapshot, then power off)" >&2
+	echo system_powerdown >&4 || true
+}
+cut_power() { echo quit >&4 || true; sleep 2; kill -KILL "$qemu" 2>/dev/null || true; }
+
+rc=0
+supervise "$qemu" press_power_button cut_power || rc=$?
+# QEMU's exit status: 0 after a power-off, 2*code+1 from the debug exit.
+echo "== the node has stopped (QEMU exit status $rc)"
+exit "$rc"

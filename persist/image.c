@@ -470,9 +470,8 @@ int pst_image_open(const struct pst_image_config *cfg, struct pst_image **out,
 	return 0;
 }
 
-int pst_image_close(struct pst_image *img, bool final)
+void pst_image_stop_clock(struct pst_image *img)
 {
-	int rc = 0;
 	if (img->clock) {
 		plat_mutex_lock(img->clock_lock);
 		img->clock_stop = true;
@@ -481,6 +480,12 @@ int pst_image_close(struct pst_image *img, bool final)
 		plat_thread_join(img->clock);
 		img->clock = NULL;
 	}
+}
+
+int pst_image_close(struct pst_image *img, bool final)
+{
+	int rc = 0;
+	pst_image_stop_clock(img);
 	if (final)
 		rc = pst_image_sync(img, 600000000000ull, NULL);  /* 10 min */
 	int rc2 = pst_snap_close(img->snap);

@@ -45,10 +45,14 @@ int pst_image_create(const struct pst_image_config *cfg,
 int pst_image_open(const struct pst_image_config *cfg, struct pst_image **out,
 		   char *why, size_t whylen);
 
-/* Takes a final snapshot when `final` and waits for it to commit, then stops
- * the clock and the writer and releases the arena. Returns 0 or the error that
- * left the final epoch uncommitted. */
+/* Stops the clock, then takes a final snapshot when `final` and waits for it
+ * to commit, then stops the writer and releases the arena. Returns 0 or the
+ * error that left the final epoch uncommitted. */
 int pst_image_close(struct pst_image *img, bool final);
+
+/* Stops the periodic snapshots for good (idempotent): from now on an epoch
+ * ends only by pst_image_sync or pst_image_close. */
+void pst_image_stop_clock(struct pst_image *img);
 
 void *pst_image_base(const struct pst_image *img);
 uint64_t pst_image_size(const struct pst_image *img);

@@ -327,6 +327,12 @@ int node_sync(struct node *n, uint64_t timeout_ns, uint64_t *epoch)
 	return pst_image_sync(n->img, timeout_ns, epoch);
 }
 
+int node_final_sync(struct node *n, uint64_t timeout_ns, uint64_t *epoch)
+{
+	pst_image_stop_clock(n->img);
+	return pst_image_sync(n->img, timeout_ns, epoch);
+}
+
 int node_shutdown(struct node *n, bool final)
 {
 	int rc = pst_image_close(n->img, final);

@@ -81,6 +81,11 @@ void node_stop(struct node *n);
  * not while node_run() is running on this thread. The epoch in *epoch. */
 int node_sync(struct node *n, uint64_t timeout_ns, uint64_t *epoch);
 
+/* The last snapshot: stops the periodic ones, then takes one and waits for
+ * it to commit (its output released), so *epoch is the epoch the next boot
+ * opens at. Not while node_run() is running on this thread. */
+int node_final_sync(struct node *n, uint64_t timeout_ns, uint64_t *epoch);
+
 /* Stops snapshotting and frees. final: a last snapshot is committed first
  * (its output released). 0, or the error that left that epoch uncommitted. */
 int node_shutdown(struct node *n, bool final);

@@ -6,7 +6,9 @@
  * outcommit=0 (output at once, not held until committed), arena_mb=N (a new
  * image's arena, default 64), cow_pages=N (copy-on-write budget),
  * image=vdX (the disk holding the image, default vda), node=N (this node's
- * id in a cluster; reported at boot until replication uses it). */
+ * id in a cluster; reported at boot until replication uses it). The
+ * power button (ACPI) stops the node at its next safepoint; the final
+ * snapshot is committed before kapp_run returns. */
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -14,6 +16,7 @@
 #include "kapp.h"
 #include "kcmd.h"
 #include "plat.h"
+#include "power.h"
 #include "replication/node.h"
 
 #if __has_include("node_apps.h")
@@ -27,7 +30,16 @@ static const size_t kapp_nclasses = 0;
 
 #define KAPP_SYNC_NS    (30ul * 1000000000ul)
 
-int kapp_run(void)
+static volatile bool kapp_stopping;
+
+static void on_power_button(void *arg)
+{
+	kprintf("app: power button: stopping at the next safepoint, then a final snapshot\n");
+	kapp_stopping = true;
+	node_stop(arg);
+}
+
+int kapp_run(bool *stopped)
 {
 	struct plat_blk *blk = NULL;
 	struct node *n = NULL;
@@ -69,15 +81,22 @@ int kapp_run(void)
 		return rc;
 	}
 	kprintf("app: image epoch %lu, running the VM\n", node_boot_epoch(n));
+	if (power_watch_button(on_power_button, n) == 0)
+		kprintf("app: the power button stops this node cleanly\n");
 
 	struct node_run_result res;
 	rc = node_run(n, &res);
 	/* The app has ended: commit its last state and release its output
 	 * before saying so. */
 	uint64_t epoch = 0;
-	int src = node_sync(n, KAPP_SYNC_NS, &epoch);
-	kprintf("app: finished, %u thread(s) failed%s%s\n", res.failed,
-		res.failed ? ": " : "", res.failed ? res.err : "");
+	int src = node_final_sync(n, KAPP_SYNC_NS, &epoch);
+	*stopped = kapp_stopping;
+	if (kapp_stopping)
+		kprintf("app: stopped, %u thread(s) failed%s%s\n", res.failed,
+			res.failed ? ": " : "", res.failed ? res.err : "");
+	else
+		kprintf("app: finished, %u thread(s) failed%s%s\n", res.failed,
+			res.failed ? ": " : "", res.failed ? res.err : "");
 	if (src == 0)
 		kprintf("app: committed epoch %lu\n", epoch);
 	else

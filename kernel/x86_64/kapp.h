@@ -3,11 +3,14 @@
 #ifndef X86_KAPP_H
 #define X86_KAPP_H
 
+#include <stdbool.h>
+
 /* Boots the node on vda and runs its VM threads, snapshotting every
- * snapshot_ms; returns only when every thread has ended (after committing
- * the final state and releasing its output) or on an error (no disk, not an
- * image, no VM: the reason is printed), so the caller can fall back to the
- * console. The default app never ends: power off (kill QEMU) to stop it. */
-int kapp_run(void);
+ * snapshot_ms; returns when every thread has ended or the power button was
+ * pressed (*stopped set; either way after committing the final state and
+ * releasing its output), or on an error (no disk, not an image, no VM: the
+ * reason is printed), so the caller can fall back to the console. Cutting
+ * the power instead (killing QEMU) loses only what was not yet committed. */
+int kapp_run(bool *stopped);
 
 #endif

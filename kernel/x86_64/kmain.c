@@ -20,6 +20,7 @@
 #include "pci.h"
 #include "pic.h"
 #include "pmm.h"
+#include "power.h"
 #include "timer.h"
 #include "trap.h"
 #include "vmm.h"
@@ -117,6 +118,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	}
 	const char *ent = ent_init();
 	kprintf("phantom: entropy source %s\n", ent ? ent : "none");
+	power_init();
 	int rc = xplat_init();
 	if (rc < 0)
 		kpanic("boot: plat_install failed (%d)", rc);
@@ -127,6 +129,11 @@ void kmain(uint32_t magic, uint32_t info_pa)
 		kprintf("KTEST FAIL: %s: no such test\n", test);
 		kexit(KEXIT_FAIL);
 	}
-	kapp_run();
+	bool stopped = false;
+	kapp_run(&stopped);
+	if (stopped) {
+		kprintf("phantom: powering off\n");
+		power_off();
+	}
 	console_loop();
 }

@@ -42,6 +42,8 @@ struct options {
 	bool create_only;
 };
 
+#define PHANTOMD_FINAL_SYNC_NS (600ull * 1000000000ull)   /* 10 min */
+
 static struct node *the_node;
 static uint64_t ticks_seen, max_ticks;
 
@@ -365,13 +367,16 @@ int main(int argc, char **argv)
 	if (res.finished)
 		printf("phantomd: every VM thread has ended\n");
 	the_node = NULL;                 /* signals from now on: default-free */
-	int crc = node_shutdown(n, true);
+	uint64_t epoch = 0;
+	int frc = node_final_sync(n, PHANTOMD_FINAL_SYNC_NS, &epoch);
+	int crc = node_shutdown(n, false);
 	plat_blk_close(blk);
-	if (rc < 0 || crc < 0) {
+	if (rc < 0 || frc < 0 || crc < 0) {
 		fprintf(stderr, "phantomd: stopped with an error: %s\n",
-			err_str(rc < 0 ? rc : crc));
+			err_str(rc < 0 ? rc : frc < 0 ? frc : crc));
 		return 3;
 	}
-	printf("phantomd: stopped cleanly after a final snapshot\n");
+	printf("phantomd: stopped cleanly after a final snapshot (epoch %llu)\n",
+	       (unsigned long long)epoch);
 	return 0;
 }
