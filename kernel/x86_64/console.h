@@ -12,9 +12,15 @@ void con_init(void);
 void con_write(const char *s, size_t len);
 /* A received byte, or -1 if none is waiting. */
 int con_getc(void);
-/* Reads one line (without its end) into buf, echoing; waits as needed.
- * Returns its length; stops at len-1 bytes. */
+/* Input is a line discipline, as a terminal's cooked mode: typed bytes are
+ * echoed, backspace edits, and Enter (CR, LF or CRLF) ends a line, which
+ * only then becomes readable. One reader at a time. */
+/* Reads one line (without its end) into buf; waits as needed. Returns its
+ * length; a longer line is cut at len-1 bytes. */
 size_t con_readline(char *buf, size_t len);
+/* Up to len bytes of completed lines, each ending in '\n'; 0 when no line
+ * is complete yet. Never waits. */
+size_t con_read_lines(char *buf, size_t len);
 
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kvprintf(const char *fmt, va_list ap);

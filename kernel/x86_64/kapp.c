@@ -65,6 +65,7 @@ int kapp_run(bool *stopped)
 		.interval_ns = snap_ms * 1000000ul,
 		.cow_pages = (uint32_t)kcmd_get_u64("cow_pages", 0),
 		.output_commit = kcmd_get_u64("outcommit", 1) != 0,
+		.console_poll = true,          /* the shell reads the serial console */
 		.classes = node_app_classes, .nclasses = kapp_nclasses,
 		.entry_class = "Ticker", .entry_method = "main",
 	};

@@ -76,11 +76,8 @@ static int x_blk_open(const char *name, uint32_t flags, uint64_t create_size,
 static int x_console_read(char *buf, size_t len, uint64_t timeout_ns)
 {
 	uint64_t deadline = timer_monotonic_ns() + timeout_ns;
-	size_t n = 0;
 	for (;;) {
-		int c;
-		while (n < len && (c = con_getc()) >= 0)
-			buf[n++] = (char)c;
+		size_t n = con_read_lines(buf, len);   /* whole typed lines */
 		if (n > 0 || len == 0 || timer_monotonic_ns() >= deadline)
 			return (int)n;
 		kthread_sleep_ns(1000000);      /* polled UART: 1 ms */
