@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "console.h"
+#include "cpu.h"
 #include "kapp.h"
 #include "kcmd.h"
 #include "plat.h"
@@ -31,12 +32,26 @@ static const size_t kapp_nclasses = 0;
 #define KAPP_SYNC_NS    (30ul * 1000000000ul)
 
 static volatile bool kapp_stopping;
+static struct node *volatile kapp_node;     /* while node_run may run */
 
+/* On the power-button thread: stop the running node, or, once the app has
+ * ended (the kernel console runs), turn the machine off. */
 static void on_power_button(void *arg)
 {
-	kprintf("app: power button: stopping at the next safepoint, then a final snapshot\n");
-	kapp_stopping = true;
-	node_stop(arg);
+	(void)arg;
+	uint64_t f = cpu_save_irq();
+	struct node *n = kapp_node;
+	if (n != NULL) {
+		kapp_stopping = true;
+		node_stop(n);
+	}
+	cpu_restore_irq(f);
+	if (n != NULL) {
+		kprintf("app: power button: stopping at the next safepoint, then a final snapshot\n");
+	} else {
+		kprintf("phantom: power button: powering off\n");
+		power_off();
+	}
 }
 
 int kapp_run(bool *stopped)
@@ -81,12 +96,16 @@ int kapp_run(bool *stopped)
 		plat_blk_close(blk);
 		return rc;
 	}
-	kprintf("app: image epoch %lu, running the VM\n", node_boot_epoch(n));
-	if (power_watch_button(on_power_button, n) == 0)
+	kapp_node = n;
+	if (power_watch_button(on_power_button, NULL) == 0)
 		kprintf("app: the power button stops this node cleanly\n");
+	kprintf("app: image epoch %lu, running the VM\n", node_boot_epoch(n));
 
 	struct node_run_result res;
 	rc = node_run(n, &res);
+	uint64_t f = cpu_save_irq();
+	kapp_node = NULL;
+	cpu_restore_irq(f);
 	/* The app has ended: commit its last state and release its output
 	 * before saying so. */
 	uint64_t epoch = 0;
