@@ -197,6 +197,20 @@ static int page_in(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 	return 0;
 }
 
+/* Makes a DIRTY page writable. A prepare on another thread may have marked
+ * it S_PREPROT (and protected it, before or after this unprotect) since the
+ * state was read: then the instant must protect it after all, so it goes
+ * back to S_NONE. Left S_PREPROT it would stay writable through the
+ * instant, its later writes untracked and leaking into the saved copy. */
+static int unprotect_dirty(struct pst_pg *e, void *addr)
+{
+	int rc = plat_mem_protect(addr, PG, PLAT_PROT_RW);
+	uint32_t s = LOAD(&e->st);
+	while (SAVE(s) == S_PREPROT && !CAS(&e->st, &s, SAVE_SET(s, S_NONE)))
+		;
+	return rc;
+}
+
 static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		      bool is_write)
 {
@@ -221,12 +235,12 @@ static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 			/* Written after its prepare: the instant protects it. */
 			if (!CAS(&e->st, &s, SAVE_SET(s, S_NONE)))
 				continue;
-			return plat_mem_protect(addr, PG, PLAT_PROT_RW);
+			return unprotect_dirty(e, addr);
 		}
+		if ((s & ST_DIRTY) && SAVE(s) != S_PREPROT)
+			return unprotect_dirty(e, addr);
 		if (!is_write || (s & ST_DIRTY))
-			return plat_mem_protect(addr, PG, ((s & ST_DIRTY) &&
-						SAVE(s) != S_PREPROT) ?
-						PLAT_PROT_RW : PLAT_PROT_READ);
+			return plat_mem_protect(addr, PG, PLAT_PROT_READ);
 		switch (SAVE(s)) {
 		case S_SAVING:
 		case S_COPYING:
@@ -240,8 +254,17 @@ static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 			continue;
 		dirty_push(a, pgno, e);
 		BUMP(&a->write_faults, 1);
-		return plat_mem_protect(addr, PG, PLAT_PROT_RW);
+		if (a->test_dirty_hook != NULL)
+			a->test_dirty_hook(a->test_dirty_ctx, pgno);
+		return unprotect_dirty(e, addr);
 	}
+}
+
+void pst_arena_set_dirty_hook(struct pst_arena *a,
+			      void (*fn)(void *ctx, uint32_t pgno), void *ctx)
+{
+	a->test_dirty_ctx = ctx;
+	a->test_dirty_hook = fn;
 }
 
 /* The plat_fault_fn. A false return makes the fault fatal: an address

@@ -143,6 +143,12 @@ int pst_arena_batch_sort(struct pst_arena_batch *b);
 int pst_arena_epoch_prepare(struct pst_arena *a);
 void pst_arena_batch_free(struct pst_arena_batch *b);
 
+/* Tests only: fn(ctx, pgno) runs in the write-fault path after a page is
+ * listed dirty and before it is unprotected (where a concurrent prepare
+ * may act). NULL removes it. */
+void pst_arena_set_dirty_hook(struct pst_arena *a,
+			      void (*fn)(void *ctx, uint32_t pgno), void *ctx);
+
 enum pst_save_kind { PST_SAVE_PAGE = 1, PST_SAVE_UNUSED = 2 };
 
 /* Writer side of one PENDING page: gives its contents at the instant (copied

@@ -66,6 +66,8 @@ struct pst_arena {
 	_Atomic uint32_t dirty_head;
 	_Atomic uint32_t dirty_count;
 
+	void (*test_dirty_hook)(void *ctx, uint32_t pgno);
+	void *test_dirty_ctx;
 	_Atomic uint64_t read_faults, write_faults, page_ins, pager_hits,
 		cow_copies, cow_waits, cow_wait_ns, leaf_waits;
 };

@@ -1,7 +1,8 @@
 /* pst_arena_test.c — the persistent arena alone: lazy page-in from a pager on
  * a 64 GiB reservation, dirty tracking (one write fault per page per epoch),
  * the snapshot instant's re-protection, copy-on-write of pages still being
- * saved, the early re-protection before a big instant, declared-unused
+ * saved, the early re-protection before a big instant (also racing a
+ * write fault), declared-unused
  * pages, leaf-reserve starvation, and bad arguments. */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -283,6 +284,68 @@ TEST(prepare_then_write_keeps_the_instant)
 	CHECK_EQ(close_small(a), 0);
 }
 
+/* The prepare races a first write fault: it runs (from the hook) after the
+ * page is listed dirty and before the fault unprotects it. The page must
+ * still be protected by the instant, so a write after the instant is
+ * copied first and the saved page holds the instant's contents. */
+static void prepare_now(void *ctx, uint32_t pgno)
+{
+	(void)pgno;
+	struct pst_arena *a = ctx;
+	pst_arena_set_dirty_hook(a, NULL, NULL);    /* once */
+	pst_arena_epoch_prepare(a);
+}
+
+TEST(prepare_racing_a_write_fault_keeps_the_instant)
+{
+	enum { N = 600, X = N + 10 };            /* N: above the prepare minimum */
+	struct pst_arena *a = open_small(64ull << 20, false, 2 * N, 0);
+	CHECK(a != NULL);
+	struct pst_arena_batch b;
+	uint8_t buf[PAGE];
+	const void *c = NULL;
+	/* Epoch 1: pages 0..N-1 and X written and saved: present and clean. */
+	for (uint32_t p = 0; p < N; p++)
+		memset(page(a, p), 0x10, PAGE);
+	memset(page(a, X), 0x10, PAGE);
+	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
+	for (uint32_t i = 0; i < b.count; i++) {
+		CHECK_EQ(pst_arena_save_page(a, b.pages[i], buf, &c), PST_SAVE_PAGE);
+		pst_arena_save_done(a, b.pages[i]);
+	}
+	pst_arena_batch_free(&b);
+	/* Epoch 2: N pages dirty, then X's first write runs the prepare. */
+	for (uint32_t p = 0; p < N; p++)
+		memset(page(a, p), 0x20, PAGE);
+	pst_arena_set_dirty_hook(a, prepare_now, a);
+	memset(page(a, X), 0x21, PAGE);
+	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
+	CHECK_EQ(b.count, N + 1);
+	/* Epoch 3: X written again must fault (and be copied) first. */
+	struct pst_arena_stats st0, st;
+	pst_arena_stats(a, &st0);
+	memset(page(a, X), 0x30, PAGE);
+	pst_arena_stats(a, &st);
+	CHECKF(st.write_faults == st0.write_faults + 1,
+	       "a write after the instant did not fault (%llu faults)",
+	       (unsigned long long)(st.write_faults - st0.write_faults));
+	bool saw_x = false;
+	for (uint32_t i = 0; i < b.count; i++) {
+		CHECK_EQ(pst_arena_save_page(a, b.pages[i], buf, &c), PST_SAVE_PAGE);
+		if (b.pages[i] == X) {
+			saw_x = true;
+			CHECKF(page_is(c, 0x21), "page X saved with a write made after the instant");
+		}
+		pst_arena_save_done(a, b.pages[i]);
+	}
+	pst_arena_batch_free(&b);
+	CHECK(saw_x);
+	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
+	CHECK_EQ(b.count, 1);                    /* X, dirty in epoch 3 */
+	pst_arena_batch_free(&b);
+	CHECK_EQ(close_small(a), 0);
+}
+
 TEST(declare_unused)
 {
 	atomic_store(&pager_calls, 0);
@@ -443,6 +506,7 @@ int main(void)
 	RUN(reprotect_bridges_clean_pages_only);
 	RUN(cow_keeps_instant_contents);
 	RUN(prepare_then_write_keeps_the_instant);
+	RUN(prepare_racing_a_write_fault_keeps_the_instant);
 	RUN(declare_unused);
 	RUN(concurrent_first_touch);
 	RUN(leaf_reserve_starvation_waits);
