@@ -73,6 +73,14 @@ static int txn_alloc(struct pst_txn *t, uint64_t *b)
 	return 0;
 }
 
+/* Undoes the latest txn_alloc (b is still the last block in t->alloc). */
+static void txn_unalloc(struct pst_txn *t, uint64_t b)
+{
+	t->alloc.n--;
+	pst_store_unmark(t->s, b);
+	t->live_delta--;
+}
+
 static int txn_release(struct pst_txn *t, uint64_t b)
 {
 	t->live_delta--;
@@ -167,7 +175,8 @@ int pst_txn_begin(struct pst_store *s, uint64_t epoch, struct pst_txn **out)
 	return 0;
 }
 
-static int add_chg(struct pst_txn *t, uint64_t pgno, struct pst_ent e)
+/* Room for one more change, so that listing it cannot fail. */
+static int chg_room(struct pst_txn *t)
 {
 	if (t->n == t->cap) {
 		size_t n = t->cap ? t->cap * 2 : 64;
@@ -177,6 +186,14 @@ static int add_chg(struct pst_txn *t, uint64_t pgno, struct pst_ent e)
 		t->c = p;
 		t->cap = n;
 	}
+	return 0;
+}
+
+static int add_chg(struct pst_txn *t, uint64_t pgno, struct pst_ent e)
+{
+	int rc = chg_room(t);
+	if (rc < 0)
+		return rc;
 	t->c[t->n] = (struct chg){ .pgno = pgno, .seq = t->n, .e = e };
 	t->n++;
 	return 0;
@@ -205,14 +222,17 @@ int pst_txn_put_page(struct pst_txn *t, uint64_t pgno, const void *page)
 	if (i == PST_BLK)
 		return add_chg(t, pgno, (struct pst_ent){ 0, 0 });
 	struct pst_ent e;
-	if ((rc = txn_alloc(t, &e.blk)) < 0)
+	if ((rc = chg_room(t)) < 0 || (rc = txn_alloc(t, &e.blk)) < 0)
 		return rc;
 	e.sum = pst_store_sum(e.blk, page);
-	/* The block stays in t->alloc, so failure paths free it. A change is
-	 * listed only once its block is gathered or written. */
-	if ((rc = wb_put(t, e.blk, page)) < 0)
+	/* A change is listed only once its block is gathered or written; a
+	 * block that was neither is given back, so a retried put leaves the
+	 * used-block count exact. */
+	if ((rc = wb_put(t, e.blk, page)) < 0) {
+		txn_unalloc(t, e.blk);
 		return rc;
-	return add_chg(t, pgno, e);
+	}
+	return add_chg(t, pgno, e);            /* has room: cannot fail */
 }
 
 int pst_txn_drop_page(struct pst_txn *t, uint64_t pgno)

@@ -840,6 +840,57 @@ TEST(failed_io_keeps_old_epoch)
 	plat_blk_close(dev);
 }
 
+/* A put whose write fails and is retried (as the image's sink does) must
+ * not leave its first block counted: each of the two gathered writes of 32
+ * blocks that puts make in the first epoch fails once in turn, the put is
+ * retried, two epochs commit, and the store reopens at the second without
+ * falling back. */
+TEST(failed_put_retried_keeps_the_count)
+{
+	static uint32_t ver[NP];
+	static uint8_t page[PG];
+	char why[512];
+	for (uint64_t k = 0; k < 2; k++) {
+		disk_new(2048);
+		struct pst_store *s;
+		struct pst_txn *t;
+		CHECK_EQ(pst_store_format(dev, NP, &s), 0);
+		memset(ver, 0, sizeof ver);
+		unsigned failed = 0;
+		for (uint64_t epoch = 1; epoch <= 2; epoch++) {
+			CHECK_EQ(pst_txn_begin(s, epoch, &t), 0);
+			if (epoch == 1)
+				blkfault_fail_write(bf, k);
+			for (uint64_t p = 0; p < 80; p++) {
+				uint64_t pg = (p * 7 + epoch) % NP;
+				ver[pg] = (uint32_t)(epoch * 1000 + p + 1);
+				gen(pg, ver[pg], page);
+				int rc = pst_txn_put_page(t, pg, page);
+				if (rc == -ERR_IO) {
+					failed++;
+					rc = pst_txn_put_page(t, pg, page);
+				}
+				CHECK_EQ(rc, 0);
+			}
+			int rc = pst_txn_commit(t);
+			CHECKF(rc == 0, "write %llu: commit of epoch %llu: %d: %.200s",
+			       (unsigned long long)k, (unsigned long long)epoch, rc,
+			       pst_store_last_error(s));
+		}
+		CHECKF(failed == 1, "write %llu: %u puts failed", (unsigned long long)k, failed);
+		pst_store_close(s);
+		rewrap();
+		CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
+		CHECKF(!pst_store_fell_back(s), "write %llu: fell back: %.200s",
+		       (unsigned long long)k, why);
+		CHECK_EQ(pst_store_epoch(s), 2);
+		const char *m = verify(s, ver, NP);
+		CHECKF(m == NULL, "%.300s", m);
+		pst_store_close(s);
+	}
+	plat_blk_close(dev);
+}
+
 /* Open reads the superblocks and the map blocks, never a data page. */
 TEST(lazy_open)
 {
@@ -928,6 +979,7 @@ int main(void)
 	RUN(version_mismatch);
 	RUN(truncated_device);
 	RUN(failed_io_keeps_old_epoch);
+	RUN(failed_put_retried_keeps_the_count);
 	RUN(lazy_open);
 	RUN(hosted_file);
 	free(ram.data);
