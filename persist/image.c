@@ -496,6 +496,14 @@ int pst_image_close(struct pst_image *img, bool final)
 	return rc;
 }
 
+uint64_t pst_image_committed_epoch(struct pst_image *img)
+{
+	plat_mutex_lock(img->store_lock);
+	uint64_t e = pst_store_epoch(img->store);
+	plat_mutex_unlock(img->store_lock);
+	return e;
+}
+
 int pst_image_sync(struct pst_image *img, uint64_t timeout_ns, uint64_t *epoch)
 {
 	uint64_t e;

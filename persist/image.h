@@ -65,4 +65,7 @@ int pst_image_sync(struct pst_image *img, uint64_t timeout_ns, uint64_t *epoch);
 
 void pst_image_stats(struct pst_image *img, struct pst_image_stats *out);
 
+/* The store's last committed epoch (the one a reopen would find). */
+uint64_t pst_image_committed_epoch(struct pst_image *img);
+
 #endif

@@ -15,7 +15,7 @@ save() { mkdir -p "$keep" && cp "$img" "$dir"/out* "$keep"/ 2>/dev/null; echo " 
 img=$dir/crash.img
 [ -x "$child" ] || { echo "FAIL: crash_campaign/setup: $child not built"; exit 1; }
 RANDOM=$$
-prev=0 committed=0 bad="" progressed=0
+prev=0 committed=0 cepoch=0 bad="" progressed=0
 for i in $(seq 1 "$kills"); do
 	[ -f "$dir/out" ] && mv "$dir/out" "$dir/out.prev"
 	"$child" "$img" >"$dir/out" 2>&1 &
@@ -26,19 +26,22 @@ for i in $(seq 1 "$kills"); do
 	if grep -qE '^(ERROR|MISMATCH)' "$dir/out"; then
 		bad="kill $i: $(grep -E '^(ERROR|MISMATCH)' "$dir/out" | head -1)"; break
 	fi
-	state=$(sed -n 's/^state //p' "$dir/out")
+	state=$(sed -n 's/^state \([0-9]*\).*/\1/p' "$dir/out")
 	if [ -n "$state" ]; then
 		if [ "$state" -lt "$prev" ]; then bad="kill $i: state $state < previous $prev"; break; fi
-		if [ "$state" -lt "$committed" ]; then bad="kill $i: state $state lost committed step $committed"; break; fi
+		if [ "$state" -lt "$committed" ]; then
+			bad="kill $i: state $state (store at epoch $(sed -n 's/^state [0-9]* epoch //p' "$dir/out")) lost committed step $committed (epoch $cepoch)"
+			break
+		fi
 		[ "$state" -gt "$prev" ] && progressed=$((progressed + 1))
 		prev=$state
 	fi
-	c=$(sed -n 's/^committed //p' "$dir/out" | tail -1)
-	[ -n "$c" ] && committed=$c
+	c=$(sed -n 's/^committed \([0-9]*\).*/\1/p' "$dir/out" | tail -1)
+	[ -n "$c" ] && committed=$c && cepoch=$(sed -n 's/^committed [0-9]* epoch //p' "$dir/out" | tail -1)
 done
 # Final check without killing.
 "$child" "$img" verify >"$dir/out" 2>&1
-final=$(sed -n 's/^state //p' "$dir/out")
+final=$(sed -n 's/^state \([0-9]*\).*/\1/p' "$dir/out")
 if [ -z "$bad" ] && { [ -z "$final" ] || [ "$final" -lt "$committed" ]; }; then
 	bad="final verify: $(head -2 "$dir/out")"
 fi

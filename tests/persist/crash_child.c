@@ -1,8 +1,9 @@
 /* crash_child.c — the mutator of the persist crash campaign. Opens (or
  * creates) an image, checks that it holds exactly the state after some whole
  * step S (replaying steps 1..S from a seed must give the same pages), prints
- * "state S", then keeps doing steps and snapshots, printing "committed S" once
- * a snapshot holding step S is durable, until it is killed.
+ * "state S epoch E", then keeps doing steps and snapshots, printing
+ * "committed S epoch E" once a snapshot holding step S is durable, until it
+ * is killed.
  *
  * Step s writes the value s into WRITES_PER_STEP words chosen by a PRNG seeded
  * with s, then records s in the header; steps happen between safepoints, so a
@@ -122,7 +123,10 @@ int main(int argc, char **argv)
 	uint64_t S = h->step;
 	if (verify(data, S) < 0)
 		return 2;
-	printf("state %llu\n", (unsigned long long)S);
+	/* The epoch on the line: a lost step then tells a store that went
+	 * back (epoch lower) from an epoch that lost writes (epoch higher). */
+	printf("state %llu epoch %llu\n", (unsigned long long)S,
+	       (unsigned long long)pst_image_committed_epoch(img));
 	if (verify_only)
 		_exit(0);   /* leave the image exactly as found */
 
@@ -131,13 +135,15 @@ int main(int argc, char **argv)
 		step(data, h, s);
 		if (s % 25 == 0) {
 			pst_mut_block(m);
-			rc = pst_image_sync(img, 60000000000ull, NULL);
+			uint64_t e = 0;
+			rc = pst_image_sync(img, 60000000000ull, &e);
 			pst_mut_unblock(m);
 			if (rc < 0) {
 				printf("ERROR snapshot failed: %s\n", err_str(rc));
 				return 3;
 			}
-			printf("committed %llu\n", (unsigned long long)s);
+			printf("committed %llu epoch %llu\n", (unsigned long long)s,
+			       (unsigned long long)e);
 		}
 	}
 }
