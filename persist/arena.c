@@ -111,12 +111,14 @@ static uint32_t cow_try_alloc(struct pst_arena *a)
  * PENDING, until the writer frees a slot or saves this very page: the
  * throttle that bounds copy memory. The slot is taken before the page is
  * marked COPYING, so the writer never waits on a copier that waits on it. */
-static int cow_copy(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
-		    uint32_t s)
+static int cow_copy_wait(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
+			 uint32_t s, bool wait)
 {
 	uint32_t slot;
 	uint64_t t0 = 0;
 	for (unsigned spins = 0; (slot = cow_try_alloc(a)) == UINT32_MAX;) {
+		if (!wait)
+			return -ERR_AGAIN;
 		if (t0 == 0) {
 			t0 = plat_monotonic_ns();
 			BUMP(&a->cow_waits, 1);
@@ -141,6 +143,12 @@ static int cow_copy(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		(SAVE_SET(s, S_COPIED) & ~SLOT_MASK) | (slot << SLOT_SHIFT),
 		memory_order_release);
 	return -ERR_AGAIN;
+}
+
+static int cow_copy(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
+		    uint32_t s)
+{
+	return cow_copy_wait(a, pgno, e, s, true);
 }
 
 /* ---- the fault path ------------------------------------------------------ */
@@ -211,6 +219,59 @@ static int unprotect_dirty(struct pst_pg *e, void *addr)
 	return rc;
 }
 
+/* Fault-around for a write to pgno, a page of the closing epoch, now DIRTY
+ * (arena.h): takes the window's neighbours of the closing epoch that need
+ * no wait, then unprotects each run of taken pages with one call. */
+static int unprotect_around(struct pst_arena *a, uint32_t pgno)
+{
+	uint32_t lo = pgno & ~(a->around - 1), hi = lo + a->around;
+	if (hi > a->npages)
+		hi = (uint32_t)a->npages;
+	uint64_t taken = 1ull << (pgno - lo);
+	for (uint32_t q = lo; q < hi; q++) {
+		struct pst_pg *qe = q == pgno ? NULL : pg_lookup(a, q);
+		if (qe == NULL)
+			continue;
+		uint32_t s = LOAD(&qe->st);
+		if ((s & (RES_MASK | ST_DIRTY | ST_UNUSED)) != RES_PRESENT)
+			continue;
+		if (SAVE(s) == S_PENDING && LOAD(&a->cow_free) >= a->cow_n / 4) {
+			cow_copy_wait(a, q, qe, s, false);
+			s = LOAD(&qe->st);
+		}
+		if ((s & (RES_MASK | ST_DIRTY | ST_UNUSED)) != RES_PRESENT ||
+		    SAVE(s) != S_COPIED || !CAS(&qe->st, &s, s | ST_DIRTY))
+			continue;
+		dirty_push(a, q, qe);
+		BUMP(&a->around_pages, 1);
+		taken |= 1ull << (q - lo);
+	}
+	int rc = 0;
+	for (uint32_t q = lo; q < hi;) {
+		if (!(taken >> (q - lo) & 1)) {
+			q++;
+			continue;
+		}
+		uint32_t end = q + 1;
+		while (end < hi && (taken >> (end - lo) & 1))
+			end++;
+		int r = plat_mem_protect(page_addr(a, q), (uint64_t)(end - q) * PG,
+					 PLAT_PROT_RW);
+		if (r != 0)
+			rc = r;
+		/* As unprotect_dirty: a racing prepare leaves them to the instant. */
+		for (uint32_t k = q; k < end; k++) {
+			struct pst_pg *ke = pg_lookup(a, k);
+			uint32_t s = LOAD(&ke->st);
+			while (SAVE(s) == S_PREPROT &&
+			       !CAS(&ke->st, &s, SAVE_SET(s, S_NONE)))
+				;
+		}
+		q = end;
+	}
+	return rc;
+}
+
 static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		      bool is_write)
 {
@@ -256,6 +317,9 @@ static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		BUMP(&a->write_faults, 1);
 		if (a->test_dirty_hook != NULL)
 			a->test_dirty_hook(a->test_dirty_ctx, pgno);
+		/* COPIED: it was PENDING, so written in the closing epoch too. */
+		if (a->around > 1 && SAVE(s) == S_COPIED)
+			return unprotect_around(a, pgno);
 		return unprotect_dirty(e, addr);
 	}
 }
@@ -303,7 +367,9 @@ int pst_arena_open(const struct pst_arena_config *cfg, struct pst_arena **out)
 	if (cfg == NULL || out == NULL || cfg->size == 0 ||
 	    cfg->size % PG != 0)
 		return -ERR_INVAL;
-	if (cfg->size > PLAT_ARENA_MAX || cfg->cow_pages > (1u << 24))
+	if (cfg->size > PLAT_ARENA_MAX || cfg->cow_pages > (1u << 24) ||
+	    cfg->write_around > 64 ||
+	    (cfg->write_around & (cfg->write_around - 1)) != 0)
 		return -ERR_RANGE;
 	struct pst_arena *a = calloc(1, sizeof *a);
 	if (a == NULL)
@@ -313,6 +379,7 @@ int pst_arena_open(const struct pst_arena_config *cfg, struct pst_arena **out)
 	a->ntop = (a->npages + LEAF_PAGES - 1) / LEAF_PAGES;
 	a->nreserve = cfg->leaf_reserve ? cfg->leaf_reserve : 16;
 	a->cow_n = cfg->cow_pages ? cfg->cow_pages : 256;
+	a->around = cfg->write_around ? cfg->write_around : 16;
 	a->cow_words = (a->cow_n + 63) / 64;
 	atomic_init(&a->dirty_head, NIL);
 	atomic_init(&a->cow_free, a->cow_n);
@@ -367,6 +434,7 @@ void pst_arena_stats(struct pst_arena *a, struct pst_arena_stats *o)
 {
 	o->read_faults = LOAD(&a->read_faults);
 	o->write_faults = LOAD(&a->write_faults);
+	o->around_pages = LOAD(&a->around_pages);
 	o->page_ins = LOAD(&a->page_ins);
 	o->pager_hits = LOAD(&a->pager_hits);
 	o->cow_copies = LOAD(&a->cow_copies);

@@ -36,6 +36,16 @@
  * memory is bounded, mutators are slowed, nothing is lost. Because the slot
  * is taken before COPYING, the writer never waits for a waiting copier.
  *
+ * Write fault-around: a write fault on a page of the closing epoch (one the
+ * program wrote in the last epoch too) also takes that page's neighbours in
+ * its aligned window of cfg.write_around pages that are in the same case:
+ * they are copied if still PENDING (only while the COW pool is at least a
+ * quarter free, never waiting), listed dirty and unprotected together with
+ * the faulting page in one protection change. A hot region then costs one
+ * trap per window and epoch instead of one per page. It over-approximates
+ * the dirty set (a neighbour may not be written after all): the snapshot
+ * sink drops pages found equal to their committed contents.
+ *
  * Threads: every thread that writes the arena must be a mutator that the
  * snapshot engine's world stop parks (mutator.h); other threads may only read
  * present pages. The fault handler takes no locks and never allocates; where
@@ -72,11 +82,14 @@ struct pst_arena_config {
 	struct pst_pager pager;  /* page_in NULL: every page starts as zeros      */
 	uint32_t cow_pages;      /* COW copy budget, pages (0: default 256)       */
 	uint32_t leaf_reserve;   /* preallocated leaves (0: default 16)           */
+	uint32_t write_around;   /* fault-around window, pages, a power of two
+				  * (0: default 16; 1: off)                    */
 };
 
 struct pst_arena_stats {
 	uint64_t read_faults;    /* faults that paged a page in for a read        */
 	uint64_t write_faults;   /* pages marked dirty by a write fault           */
+	uint64_t around_pages;   /* neighbours marked dirty by fault-around       */
 	uint64_t page_ins;       /* pages filled (from the pager or as zeros)     */
 	uint64_t pager_hits;     /* page_in calls that returned contents          */
 	uint64_t cow_copies;     /* pages copied before being saved               */

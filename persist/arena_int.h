@@ -68,6 +68,8 @@ struct pst_arena {
 
 	void (*test_dirty_hook)(void *ctx, uint32_t pgno);
 	void *test_dirty_ctx;
+	uint32_t around;             /* write fault-around window (pages)     */
+	_Atomic uint64_t around_pages;
 	_Atomic uint64_t read_faults, write_faults, page_ins, pager_hits,
 		cow_copies, cow_waits, cow_wait_ns, leaf_waits;
 };

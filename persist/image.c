@@ -54,7 +54,7 @@ struct pst_image {
 	uint8_t base_page[PLAT_PAGE_SIZE];
 	struct base_ent *bc;         /* BASE_SLOTS entries                    */
 	uint8_t *bc_data;            /* BASE_SLOTS pages                      */
-	uint64_t delta_bytes, raw_bytes;
+	uint64_t delta_bytes, raw_bytes, pages_unchanged;
 
 	/* The snapshot clock. */
 	plat_mutex *take_lock;       /* one snapshot request at a time       */
@@ -198,6 +198,18 @@ static void base_remember(struct pst_image *img, uint64_t epoch,
 	*be = (struct base_ent){ .pgno = pgno, .epoch = epoch, .valid = true };
 }
 
+/* True when contents equal the committed base (NULL: zeros). */
+static bool unchanged(const void *base, const void *contents)
+{
+	if (base != NULL)
+		return memcmp(base, contents, PLAT_PAGE_SIZE) == 0;
+	const uint64_t *w = contents;
+	for (size_t i = 0; i < PLAT_PAGE_SIZE / 8; i++)
+		if (w[i] != 0)
+			return false;
+	return true;
+}
+
 static int sink_page(void *ctx, uint64_t epoch, uint64_t pgno,
 		     const void *contents)
 {
@@ -207,6 +219,12 @@ static int sink_page(void *ctx, uint64_t epoch, uint64_t pgno,
 		int rc = base_of(img, pgno, &base);
 		if (rc < 0)
 			return rc;
+		/* Listed but not changed (the arena's write fault-around
+		 * over-approximates): nothing to ship or store. */
+		if (unchanged(base, contents)) {
+			img->pages_unchanged++;
+			return 0;
+		}
 		rc = pst_delta_add_page(img->dw, pgno, base, contents);
 		if (rc < 0)
 			return rc;
@@ -537,4 +555,5 @@ void pst_image_stats(struct pst_image *img, struct pst_image_stats *out)
 	pst_arena_stats(img->arena, &out->arena);
 	out->delta_bytes = img->delta_bytes;
 	out->raw_bytes = img->raw_bytes;
+	out->pages_unchanged = img->pages_unchanged;
 }

@@ -32,6 +32,8 @@ struct pst_image_stats {
 	struct pst_arena_stats arena;
 	uint64_t delta_bytes;        /* sum of committed deltas' sizes       */
 	uint64_t raw_bytes;          /* sum of their pages' raw sizes        */
+	uint64_t pages_unchanged;    /* listed dirty, equal to the committed
+				      * page: neither shipped nor stored     */
 };
 
 struct pst_image;

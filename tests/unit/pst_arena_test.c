@@ -48,14 +48,19 @@ static bool page_is(const volatile uint8_t *p, uint8_t v)
  * next open so one failure does not fail every later test. */
 static struct pst_arena *leftover;
 
+static uint32_t open_around;     /* write_around for open_small (0: off) */
+
 static struct pst_arena *open_small(uint64_t size, bool with_pager,
 				    uint32_t cow, uint32_t leaves)
 {
 	if (leftover != NULL)
 		pst_arena_close(leftover);
 	leftover = NULL;
+	/* Fault-around off: these tests count faults and copies page by
+	 * page; write_fault_around tests it on its own. */
 	struct pst_arena_config cfg = { .size = size, .cow_pages = cow,
-					.leaf_reserve = leaves };
+					.leaf_reserve = leaves,
+					.write_around = open_around ? open_around : 1 };
 	if (with_pager)
 		cfg.pager = (struct pst_pager){ .page_in = test_page_in };
 	struct pst_arena *a = NULL;
@@ -346,6 +351,74 @@ TEST(prepare_racing_a_write_fault_keeps_the_instant)
 	CHECK_EQ(close_small(a), 0);
 }
 
+/* A write to a page of the closing epoch takes its window's neighbours of
+ * the closing epoch along (copied first, listed dirty, unprotected in one
+ * call); a neighbour already saved, a page of another window and a clean
+ * page still fault on their own; every saved page holds its instant
+ * contents and the next epoch lists each written page once. */
+TEST(write_fault_around)
+{
+	open_around = 16;
+	struct pst_arena *a = open_small(16ull << 20, false, 64, 0);
+	open_around = 0;
+	CHECK(a != NULL);
+	for (uint32_t p = 0; p < 16; p++)
+		memset(page(a, p), (int)p, PAGE);
+	memset(page(a, 20), 20, PAGE);
+	memset(page(a, 40), 40, PAGE);           /* saved, then clean */
+	struct pst_arena_batch b;
+	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
+	CHECK_EQ(b.count, 18);
+	uint8_t buf[PAGE];
+	const void *c = NULL;
+	static const uint32_t saved_first[] = { 5, 40 };
+	for (unsigned i = 0; i < 2; i++) {
+		CHECK_EQ(pst_arena_save_page(a, saved_first[i], buf, &c), PST_SAVE_PAGE);
+		pst_arena_save_done(a, saved_first[i]);
+	}
+	struct pst_arena_stats st0, st;
+	pst_arena_stats(a, &st0);
+	memset(page(a, 3), 0xa3, PAGE);          /* one trap for the window */
+	pst_arena_stats(a, &st);
+	CHECK_EQ(st.write_faults, st0.write_faults + 1);
+	CHECK_EQ(st.around_pages, st0.around_pages + 14);   /* not 3, not 5 */
+	CHECK_EQ(st.cow_copies, st0.cow_copies + 15);
+	for (uint32_t p = 0; p < 16; p++)
+		if (p != 5)
+			memset(page(a, p), 0xb0 + (int)p, PAGE);
+	pst_arena_stats(a, &st);
+	CHECK_EQ(st.write_faults, st0.write_faults + 1);    /* no more traps */
+	memset(page(a, 5), 0xb5, PAGE);          /* saved before: its own trap */
+	memset(page(a, 20), 0xc0, PAGE);         /* another window */
+	pst_arena_stats(a, &st);
+	CHECK_EQ(st.write_faults, st0.write_faults + 3);
+	for (uint32_t i = 0; i < b.count; i++) {
+		uint32_t p = b.pages[i];
+		if (p == 5 || p == 40)
+			continue;
+		CHECK_EQ(pst_arena_save_page(a, p, buf, &c), PST_SAVE_PAGE);
+		CHECKF(page_is(c, (uint8_t)p), "page %u lost its instant contents", p);
+		pst_arena_save_done(a, p);
+	}
+	pst_arena_batch_free(&b);
+	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
+	CHECK_EQ(b.count, 17);                   /* 0..15 and 20, once each */
+	CHECK_EQ(pst_arena_batch_sort(&b), 0);
+	for (uint32_t i = 0; i < b.count; i++) {
+		uint32_t p = b.pages[i];
+		CHECK_EQ(p, i < 16 ? i : 20);
+		CHECK_EQ(pst_arena_save_page(a, p, buf, &c), PST_SAVE_PAGE);
+		CHECK(page_is(c, p == 20 ? 0xc0 : (uint8_t)(0xb0 + p)));
+		pst_arena_save_done(a, p);
+	}
+	pst_arena_batch_free(&b);
+	memset(page(a, 40), 0x40, PAGE);         /* clean page: still tracked */
+	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
+	CHECK_EQ(b.count, 1);
+	pst_arena_batch_free(&b);
+	CHECK_EQ(close_small(a), 0);
+}
+
 TEST(declare_unused)
 {
 	atomic_store(&pager_calls, 0);
@@ -507,6 +580,7 @@ int main(void)
 	RUN(cow_keeps_instant_contents);
 	RUN(prepare_then_write_keeps_the_instant);
 	RUN(prepare_racing_a_write_fault_keeps_the_instant);
+	RUN(write_fault_around);
 	RUN(declare_unused);
 	RUN(concurrent_first_touch);
 	RUN(leaf_reserve_starvation_waits);

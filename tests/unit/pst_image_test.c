@@ -114,6 +114,58 @@ TEST(reopen_has_same_contents)
 	pst_mut_registry_free(reg);
 }
 
+/* A page written back with its committed contents (as the arena's write
+ * fault-around may list one) is neither shipped nor stored; a changed one
+ * beside it is; both read back. */
+TEST(unchanged_pages_are_dropped)
+{
+	struct plat_blk *blk = new_file("u.img", 64u << 20);
+	CHECK(blk != NULL);
+	struct pst_mut_registry *reg;
+	struct pst_mutator *m;
+	CHECK(pst_mut_registry_new(&reg) == 0 && pst_mut_register(reg, &m) == 0);
+	struct pst_image_config cfg = { .blk = blk, .arena_size = ARENA,
+					.world = pst_mut_world(reg) };
+	struct pst_image *img;
+	char why[256];
+	CHECK_EQ(pst_image_create(&cfg, &img, why, sizeof why), 0);
+	uint8_t *base = pst_image_base(img);
+	memset(base + 7 * PLAT_PAGE_SIZE, 0xab, PLAT_PAGE_SIZE);
+	pst_mut_block(m);
+	CHECK_EQ(pst_image_sync(img, 10000000000ull, NULL), 0);
+	pst_mut_unblock(m);
+	struct pst_image_stats s0, s1;
+	pst_image_stats(img, &s0);
+	memset(base + 7 * PLAT_PAGE_SIZE, 0xab, PLAT_PAGE_SIZE);   /* same bytes */
+	base[9 * PLAT_PAGE_SIZE] = 0;                            /* zeros stay zeros */
+	memset(base + 8 * PLAT_PAGE_SIZE, 0xcd, PLAT_PAGE_SIZE);
+	pst_mut_block(m);
+	CHECK_EQ(pst_image_sync(img, 10000000000ull, NULL), 0);
+	pst_mut_unblock(m);
+	pst_image_stats(img, &s1);
+	CHECK_EQ(s1.pages_unchanged - s0.pages_unchanged, 2);
+	CHECK_EQ(s1.raw_bytes - s0.raw_bytes, PLAT_PAGE_SIZE);    /* page 8 only */
+	pst_mut_block(m);
+	CHECK_EQ(pst_image_close(img, false), 0);
+	pst_mut_unblock(m);
+	plat_blk_close(blk);
+	blk = reopen_file("u.img");
+	CHECK(blk != NULL);
+	CHECK_EQ(pst_image_open(&cfg, &img, why, sizeof why), 0);
+	base = pst_image_base(img);
+	for (unsigned i = 0; i < PLAT_PAGE_SIZE; i++) {
+		CHECK_EQ(base[7 * PLAT_PAGE_SIZE + i], 0xab);
+		CHECK_EQ(base[8 * PLAT_PAGE_SIZE + i], 0xcd);
+		CHECK_EQ(base[9 * PLAT_PAGE_SIZE + i], 0);
+	}
+	pst_mut_block(m);
+	CHECK_EQ(pst_image_close(img, false), 0);
+	pst_mut_unblock(m);
+	plat_blk_close(blk);
+	pst_mut_unregister(m);
+	pst_mut_registry_free(reg);
+}
+
 struct replica {
 	struct pst_store *s;
 	struct pst_txn *t;
@@ -296,6 +348,7 @@ int main(void)
 	if (!mkdtemp(dir_))
 		return 1;
 	RUN(reopen_has_same_contents);
+	RUN(unchanged_pages_are_dropped);
 	RUN(deltas_rebuild_a_replica);
 	RUN(failed_commit_falls_back_to_the_delta);
 	RUN(foreign_device_refused);
