@@ -70,48 +70,78 @@ static void write_pattern(uint8_t *base, uint32_t round)
 	}
 }
 
-TEST(reopen_has_same_contents)
-{
-	struct plat_blk *blk = new_file("a.img", 64u << 20);
-	CHECK(blk != NULL);
+/* The test thread as the one mutator, and an image on a file. */
+struct rig {
+	struct plat_blk *blk;
 	struct pst_mut_registry *reg;
 	struct pst_mutator *m;
-	CHECK(pst_mut_registry_new(&reg) == 0 && pst_mut_register(reg, &m) == 0);
-	struct pst_image_config cfg = { .blk = blk, .arena_size = ARENA,
-					.world = pst_mut_world(reg) };
+	struct pst_image_config cfg;
 	struct pst_image *img;
 	char why[256];
-	CHECK_EQ(pst_image_create(&cfg, &img, why, sizeof why), 0);
-	uint8_t *base = pst_image_base(img);
+};
+
+static int rig_open(struct rig *r, const char *name, bool create)
+{
+	if (create) {
+		memset(r, 0, sizeof *r);
+		if (pst_mut_registry_new(&r->reg) != 0 || pst_mut_register(r->reg, &r->m) != 0)
+			return -1;
+	}
+	r->blk = create ? new_file(name, 64u << 20) : reopen_file(name);
+	if (r->blk == NULL)
+		return -1;
+	r->cfg = (struct pst_image_config){ .blk = r->blk, .arena_size = ARENA,
+					    .world = pst_mut_world(r->reg) };
+	return create ? pst_image_create(&r->cfg, &r->img, r->why, sizeof r->why)
+		      : pst_image_open(&r->cfg, &r->img, r->why, sizeof r->why);
+}
+
+static int rig_sync(struct rig *r)
+{
+	pst_mut_block(r->m);
+	int rc = pst_image_sync(r->img, 10000000000ull, NULL);
+	pst_mut_unblock(r->m);
+	return rc;
+}
+
+static int rig_close(struct rig *r, bool final)
+{
+	pst_mut_block(r->m);
+	int rc = pst_image_close(r->img, final);
+	pst_mut_unblock(r->m);
+	plat_blk_close(r->blk);
+	return rc;
+}
+
+static void rig_free(struct rig *r)
+{
+	pst_mut_unregister(r->m);
+	pst_mut_registry_free(r->reg);
+}
+
+TEST(reopen_has_same_contents)
+{
+	struct rig r;
+	CHECKF(rig_open(&r, "a.img", true) == 0, "%s", r.why);
+	uint8_t *base = pst_image_base(r.img);
 	CHECK(base == (uint8_t *)PLAT_ARENA_BASE);
-	for (uint32_t r = 1; r <= 5; r++) {
-		write_pattern(base, r);
-		pst_mut_block(m);
-		CHECK_EQ(pst_image_sync(img, 10000000000ull, NULL), 0);
-		pst_mut_unblock(m);
+	for (uint32_t round = 1; round <= 5; round++) {
+		write_pattern(base, round);
+		CHECK_EQ(rig_sync(&r), 0);
 	}
 	uint8_t *copy = malloc(ARENA);
 	memcpy(copy, base, ARENA);
 	/* Not yet snapshotted: the final snapshot at close must carry it. */
 	base[12345] = 0x5a;
 	copy[12345] = 0x5a;
-	pst_mut_block(m);
-	CHECK_EQ(pst_image_close(img, true), 0);
-	pst_mut_unblock(m);
-	plat_blk_close(blk);
+	CHECK_EQ(rig_close(&r, true), 0);
 
-	blk = reopen_file("a.img");
-	CHECK(blk != NULL);
-	CHECK_EQ(pst_image_open(&cfg, &img, why, sizeof why), 0);
-	CHECK(pst_snap_committed_epoch(pst_image_snap(img)) >= 6);
-	CHECK(memcmp(pst_image_base(img), copy, ARENA) == 0);
-	pst_mut_block(m);
-	CHECK_EQ(pst_image_close(img, false), 0);
-	pst_mut_unblock(m);
-	plat_blk_close(blk);
+	CHECKF(rig_open(&r, "a.img", false) == 0, "%s", r.why);
+	CHECK(pst_snap_committed_epoch(pst_image_snap(r.img)) >= 6);
+	CHECK(memcmp(pst_image_base(r.img), copy, ARENA) == 0);
+	CHECK_EQ(rig_close(&r, false), 0);
 	free(copy);
-	pst_mut_unregister(m);
-	pst_mut_registry_free(reg);
+	rig_free(&r);
 }
 
 /* A page written back with its committed contents (as the arena's write
@@ -119,51 +149,30 @@ TEST(reopen_has_same_contents)
  * beside it is; both read back. */
 TEST(unchanged_pages_are_dropped)
 {
-	struct plat_blk *blk = new_file("u.img", 64u << 20);
-	CHECK(blk != NULL);
-	struct pst_mut_registry *reg;
-	struct pst_mutator *m;
-	CHECK(pst_mut_registry_new(&reg) == 0 && pst_mut_register(reg, &m) == 0);
-	struct pst_image_config cfg = { .blk = blk, .arena_size = ARENA,
-					.world = pst_mut_world(reg) };
-	struct pst_image *img;
-	char why[256];
-	CHECK_EQ(pst_image_create(&cfg, &img, why, sizeof why), 0);
-	uint8_t *base = pst_image_base(img);
+	struct rig r;
+	CHECKF(rig_open(&r, "u.img", true) == 0, "%s", r.why);
+	uint8_t *base = pst_image_base(r.img);
 	memset(base + 7 * PLAT_PAGE_SIZE, 0xab, PLAT_PAGE_SIZE);
-	pst_mut_block(m);
-	CHECK_EQ(pst_image_sync(img, 10000000000ull, NULL), 0);
-	pst_mut_unblock(m);
+	CHECK_EQ(rig_sync(&r), 0);
 	struct pst_image_stats s0, s1;
-	pst_image_stats(img, &s0);
+	pst_image_stats(r.img, &s0);
 	memset(base + 7 * PLAT_PAGE_SIZE, 0xab, PLAT_PAGE_SIZE);   /* same bytes */
 	base[9 * PLAT_PAGE_SIZE] = 0;                            /* zeros stay zeros */
 	memset(base + 8 * PLAT_PAGE_SIZE, 0xcd, PLAT_PAGE_SIZE);
-	pst_mut_block(m);
-	CHECK_EQ(pst_image_sync(img, 10000000000ull, NULL), 0);
-	pst_mut_unblock(m);
-	pst_image_stats(img, &s1);
+	CHECK_EQ(rig_sync(&r), 0);
+	pst_image_stats(r.img, &s1);
 	CHECK_EQ(s1.pages_unchanged - s0.pages_unchanged, 2);
 	CHECK_EQ(s1.raw_bytes - s0.raw_bytes, PLAT_PAGE_SIZE);    /* page 8 only */
-	pst_mut_block(m);
-	CHECK_EQ(pst_image_close(img, false), 0);
-	pst_mut_unblock(m);
-	plat_blk_close(blk);
-	blk = reopen_file("u.img");
-	CHECK(blk != NULL);
-	CHECK_EQ(pst_image_open(&cfg, &img, why, sizeof why), 0);
-	base = pst_image_base(img);
+	CHECK_EQ(rig_close(&r, false), 0);
+	CHECKF(rig_open(&r, "u.img", false) == 0, "%s", r.why);
+	base = pst_image_base(r.img);
 	for (unsigned i = 0; i < PLAT_PAGE_SIZE; i++) {
 		CHECK_EQ(base[7 * PLAT_PAGE_SIZE + i], 0xab);
 		CHECK_EQ(base[8 * PLAT_PAGE_SIZE + i], 0xcd);
 		CHECK_EQ(base[9 * PLAT_PAGE_SIZE + i], 0);
 	}
-	pst_mut_block(m);
-	CHECK_EQ(pst_image_close(img, false), 0);
-	pst_mut_unblock(m);
-	plat_blk_close(blk);
-	pst_mut_unregister(m);
-	pst_mut_registry_free(reg);
+	CHECK_EQ(rig_close(&r, false), 0);
+	rig_free(&r);
 }
 
 struct replica {

@@ -143,20 +143,36 @@ static void *stopper(void *arg)
 	return NULL;
 }
 
+/* Assembles src into a fresh region and starts Main.main: 0, or -1 with
+ * the reason in err. *base is the mapped region, *cls_out the class file
+ * (*n_out bytes). */
+static int boot_src(const char *name, const char *src, struct vm_ctx *ctx, void **base,
+		    uint8_t **cls_out, size_t *n_out, uint32_t *id, char *err, size_t en)
+{
+	size_t n;
+	if (pasm_assemble(name, src, strlen(src), cls_out, &n, err, en) != 0)
+		return -1;
+	*n_out = n;
+	*base = map_region();
+	memset(ctx, 0, sizeof *ctx);
+	if (*base == NULL || vm_format(ctx, *base, REGION) != 0 ||
+	    vm_load(ctx, *cls_out, n) != 0 ||
+	    vm_thread_start(ctx, "Main", "main", id) != 0) {
+		snprintf(err, en, "boot failed: %s", *base ? ctx->err : "no region");
+		return -1;
+	}
+	return 0;
+}
+
 TEST(safepoint_flag_stops_an_endless_loop)
 {
 	char err[512];
-	uint8_t *f;
-	size_t n;
-	CHECKF(pasm_assemble("spin.pasm", spin, strlen(spin), &f, &n, err, sizeof err) == 0, "%s", err);
-	void *base = map_region();
-	CHECK(base);
+	uint8_t *f = NULL;
+	void *base = NULL;
 	struct vm_ctx ctx;
-	memset(&ctx, 0, sizeof ctx);
-	CHECK(vm_format(&ctx, base, REGION) == 0);
-	CHECK(vm_load(&ctx, f, n) == 0);
 	uint32_t id, a, b;
-	CHECK(vm_thread_start(&ctx, "Main", "main", &id) == 0);
+	size_t n = 0;
+	CHECKF(boot_src("spin.pasm", spin, &ctx, &base, &f, &n, &id, err, sizeof err) == 0, "%s", err);
 	pthread_t th;
 	pthread_create(&th, NULL, stopper, &ctx);
 	CHECK_EQ(vm_run(&ctx, id, 0), VM_RUN_STOPPED);
@@ -197,18 +213,13 @@ static void hung(int sig)
 TEST(throw_loop_reaches_safepoints)
 {
 	char err[512];
-	uint8_t *f;
-	size_t n;
-	CHECKF(pasm_assemble("throw.pasm", throw_loop, strlen(throw_loop), &f, &n, err, sizeof err) == 0,
-	       "%s", err);
-	void *base = map_region();
-	CHECK(base);
+	uint8_t *f = NULL;
+	void *base = NULL;
 	struct vm_ctx ctx;
-	memset(&ctx, 0, sizeof ctx);
-	CHECK(vm_format(&ctx, base, REGION) == 0);
-	CHECK(vm_load(&ctx, f, n) == 0);
 	uint32_t id;
-	CHECK(vm_thread_start(&ctx, "Main", "main", &id) == 0);
+	size_t n = 0;
+	CHECKF(boot_src("throw.pasm", throw_loop, &ctx, &base, &f, &n, &id, err, sizeof err) == 0,
+	       "%s", err);
 	signal(SIGALRM, hung);
 	alarm(30);
 	/* The budget counts polls: 1000 handler entries, then it stops, and
