@@ -36,6 +36,9 @@ void hosted_fault_set_range(uintptr_t lo, uintptr_t hi);
 /* Arena calls report OS failures here; inside the hook they make the fault
  * fatal (see hosted_fault.c). */
 void hosted_fault_note_error(int errnum);
+/* The exit status of a process whose arena fault the hook could not
+ * resolve (after a message on stderr); phantomd's "runtime failure". */
+#define HOSTED_EXIT_ARENA_FAULT 3
 
 /* hosted_arena.c */
 int hosted_arena_reserve(uint64_t size, void **base);

@@ -1,7 +1,10 @@
 /* hosted_fault.c — the arena's fault path on Linux: a SIGSEGV handler that
- * hands faults inside the arena to the registered plat_fault_fn, and kills the
- * process with an ordinary SIGSEGV for everything else; per-thread alternate
- * signal stacks so the handler can run even when a thread's stack overflowed. */
+ * hands faults inside the arena to the registered plat_fault_fn. A fault the
+ * hook cannot resolve (the store cannot deliver the page, an OS call failed)
+ * ends the process with a message and HOSTED_EXIT_ARENA_FAULT: the image is
+ * as last committed, nothing crashed. Everything else (outside the arena, no
+ * hook: a bug) dies of an ordinary SIGSEGV. Per-thread alternate signal
+ * stacks let the handler run even when a thread's stack overflowed. */
 #if !defined(__x86_64__)
 #error "hosted_fault.c decodes the x86_64 page-fault error code"
 #endif
@@ -130,6 +133,8 @@ static void fault_on_segv(int sig, siginfo_t *si, void *ucv)
 	}
 	if (from_kernel)
 		fault_report(addr, is_write, why);
+	if (in_arena && __atomic_load_n(&fault_fn, __ATOMIC_SEQ_CST) != NULL)
+		_exit(HOSTED_EXIT_ARENA_FAULT);
 	fault_die();
 }
 

@@ -84,7 +84,8 @@ static void usage(FILE *f)
 "\n"
 "SIGINT or SIGTERM: final snapshot, then exit 0. Exit 1: bad options; exit 2:\n"
 "the image cannot be opened (missing device, not an image, an incompatible\n"
-"version: it is left untouched); exit 3: a runtime failure.\n");
+"version: it is left untouched); exit 3: a runtime failure (also a page the\n"
+"image cannot deliver, a damaged block: the image stays as last committed).\n");
 }
 
 /* "1G", "256M", "4096": bytes, or 0 on a malformed size. */
