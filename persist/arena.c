@@ -219,9 +219,9 @@ static int unprotect_dirty(struct pst_pg *e, void *addr)
 	return rc;
 }
 
-/* Fault-around for a write to pgno, a page of the closing epoch, now DIRTY
- * (arena.h): takes the window's neighbours of the closing epoch that need
- * no wait, then unprotects each run of taken pages with one call. */
+/* Fault-around for a write to pgno, a HOT page now DIRTY (arena.h): takes
+ * the window's HOT neighbours that need no wait, then unprotects each run
+ * of taken pages with one call. */
 static int unprotect_around(struct pst_arena *a, uint32_t pgno)
 {
 	uint32_t lo = pgno & ~(a->around - 1), hi = lo + a->around;
@@ -233,14 +233,17 @@ static int unprotect_around(struct pst_arena *a, uint32_t pgno)
 		if (qe == NULL)
 			continue;
 		uint32_t s = LOAD(&qe->st);
-		if ((s & (RES_MASK | ST_DIRTY | ST_UNUSED)) != RES_PRESENT)
+		if ((s & (RES_MASK | ST_DIRTY | ST_UNUSED | ST_HOT)) !=
+		    (RES_PRESENT | ST_HOT))
 			continue;
-		if (SAVE(s) == S_PENDING && LOAD(&a->cow_free) >= a->cow_n / 4) {
+		if (SAVE(s) == S_PENDING) {
 			cow_copy_wait(a, q, qe, s, false);
 			s = LOAD(&qe->st);
 		}
+		/* COPIED: its instant is safe in a slot; NONE: already saved. */
 		if ((s & (RES_MASK | ST_DIRTY | ST_UNUSED)) != RES_PRESENT ||
-		    SAVE(s) != S_COPIED || !CAS(&qe->st, &s, s | ST_DIRTY))
+		    (SAVE(s) != S_COPIED && SAVE(s) != S_NONE) ||
+		    !CAS(&qe->st, &s, s | ST_DIRTY))
 			continue;
 		dirty_push(a, q, qe);
 		BUMP(&a->around_pages, 1);
@@ -317,8 +320,7 @@ static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		BUMP(&a->write_faults, 1);
 		if (a->test_dirty_hook != NULL)
 			a->test_dirty_hook(a->test_dirty_ctx, pgno);
-		/* COPIED: it was PENDING, so written in the closing epoch too. */
-		if (a->around > 1 && SAVE(s) == S_COPIED)
+		if (a->around > 1 && (s & ST_HOT))
 			return unprotect_around(a, pgno);
 		return unprotect_dirty(e, addr);
 	}
@@ -359,6 +361,7 @@ static void arena_free(struct pst_arena *a)
 	free(a->bounce);
 	free(a->cow);
 	free(a->cow_used);
+	free(a->hot_prev);
 	free(a);
 }
 

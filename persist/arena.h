@@ -6,10 +6,10 @@
  *
  * Per-page state, one 32-bit word per page (struct in arena_int.h):
  *
- *   31                         8 7   4  3      2      1  0
- *  +----------------------------+------+------+------+-----+
- *  |  COW slot (when COPIED)    | save |UNUSED|DIRTY | res |
- *  +----------------------------+------+------+------+-----+
+ *   31                         8  7   6  4  3      2      1  0
+ *  +----------------------------+---+------+------+------+-----+
+ *  |  COW slot (when COPIED)    |HOT| save |UNUSED|DIRTY | res |
+ *  +----------------------------+---+------+------+------+-----+
  *   res:   ABSENT (PROT_NONE, never paged in or discarded) / LOADING / PRESENT
  *   DIRTY: the page is on the current epoch's dirty list (at most once), and
  *          is read-write or about to be (the faulting thread is unprotecting it)
@@ -19,6 +19,9 @@
  *          COPIED (its instant contents sit in a COW slot) /
  *          PREPROT (open epoch, DIRTY, re-protected early by
  *          pst_arena_epoch_prepare and not written since)
+ *   HOT:   listed by the latest instant (written in the closing epoch);
+ *          advisory, for write fault-around only. Set by the cut, retired
+ *          by the next batch's sort for pages that did not come back.
  *
  * States live in a two-level table: a top array of 1 pointer per 16 MiB of
  * arena (32 KiB of pointers for 64 GiB, zero pages until used) and leaves of
@@ -36,12 +39,12 @@
  * memory is bounded, mutators are slowed, nothing is lost. Because the slot
  * is taken before COPYING, the writer never waits for a waiting copier.
  *
- * Write fault-around: a write fault on a page of the closing epoch (one the
- * program wrote in the last epoch too) also takes that page's neighbours in
- * its aligned window of cfg.write_around pages that are in the same case:
- * they are copied if still PENDING (only while the COW pool is at least a
- * quarter free, never waiting), listed dirty and unprotected together with
- * the faulting page in one protection change. A hot region then costs one
+ * Write fault-around: a write fault on a HOT page (one the program wrote in
+ * the closing epoch too) also takes that page's neighbours in its aligned
+ * window of cfg.write_around pages that are HOT and present: copied first
+ * if still PENDING (when a COW slot is free at once; it never waits),
+ * listed dirty and unprotected together with the faulting page in one
+ * protection change. A hot region then costs one
  * trap per window and epoch instead of one per page. It over-approximates
  * the dirty set (a neighbour may not be written after all): the snapshot
  * sink drops pages found equal to their committed contents.
@@ -129,6 +132,7 @@ int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,
 struct pst_arena_batch {
 	uint32_t *pages;
 	size_t count;
+	struct pst_arena *arena;     /* set by the cut */
 };
 
 /* The snapshot instant; call with every mutator parked. Takes the current

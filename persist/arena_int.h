@@ -25,7 +25,8 @@
 #define ST_DIRTY          0x4u
 #define ST_UNUSED         0x8u
 #define SAVE_SHIFT        4u
-#define SAVE_MASK         (0xfu << SAVE_SHIFT)
+#define SAVE_MASK         (0x7u << SAVE_SHIFT)
+#define ST_HOT            0x80u               /* in the last cut's batch    */
 #define SAVE(s)           (((s) & SAVE_MASK) >> SAVE_SHIFT)
 #define SAVE_SET(s, v)    (((s) & ~SAVE_MASK) | ((uint32_t)(v) << SAVE_SHIFT))
 #define SLOT_SHIFT        8u
@@ -69,6 +70,8 @@ struct pst_arena {
 	void (*test_dirty_hook)(void *ctx, uint32_t pgno);
 	void *test_dirty_ctx;
 	uint32_t around;             /* write fault-around window (pages)     */
+	uint32_t *hot_prev;          /* a freed batch's pages: HOT to retire  */
+	size_t nhot_prev;
 	_Atomic uint64_t around_pages;
 	_Atomic uint64_t read_faults, write_faults, page_ins, pager_hits,
 		cow_copies, cow_waits, cow_wait_ns, leaf_waits;

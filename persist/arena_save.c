@@ -145,7 +145,7 @@ int pst_arena_epoch_cut(struct pst_arena *a, struct pst_arena_batch *out)
 		if ((s & RES_MASK) == RES_PRESENT && SAVE(s) != S_PREPROT)
 			prot[np++] = p;
 		atomic_store(&e->st, SAVE_SET(s & ~ST_DIRTY, (s & ST_UNUSED) ?
-				S_PENDING_UNUSED : S_PENDING));
+				S_PENDING_UNUSED : S_PENDING) | ST_HOT);
 		pages[i++] = p;
 		p = e->next;
 	}
@@ -157,11 +157,31 @@ int pst_arena_epoch_cut(struct pst_arena *a, struct pst_arena_batch *out)
 	free(tmp);
 	out->pages = pages;
 	out->count = n;
+	out->arena = a;
 	return 0;
+}
+
+/* Clears HOT on the previous batch's pages that this batch did not list
+ * again: before any of this batch is saved, exactly those are NONE (a
+ * listed page is PENDING, COPYING or COPIED until the writer saves it). */
+static void retire_hot(struct pst_arena *a)
+{
+	for (size_t i = 0; i < a->nhot_prev; i++) {
+		struct pst_pg *e = pg_lookup(a, a->hot_prev[i]);
+		uint32_t s = LOAD(&e->st);
+		while ((s & ST_HOT) && SAVE(s) == S_NONE &&
+		       !CAS(&e->st, &s, s & ~ST_HOT))
+			;
+	}
+	free(a->hot_prev);
+	a->hot_prev = NULL;
+	a->nhot_prev = 0;
 }
 
 int pst_arena_batch_sort(struct pst_arena_batch *b)
 {
+	if (b->arena != NULL)
+		retire_hot(b->arena);
 	uint32_t *tmp = malloc((b->count ? b->count : 1) * sizeof *tmp);
 	if (tmp == NULL)
 		return -ERR_NOMEM;
@@ -181,7 +201,14 @@ int pst_arena_epoch_close(struct pst_arena *a, struct pst_arena_batch *out)
 
 void pst_arena_batch_free(struct pst_arena_batch *b)
 {
-	free(b->pages);
+	struct pst_arena *a = b->arena;
+	if (a != NULL && b->pages != NULL) {   /* retired at the next sort */
+		free(a->hot_prev);
+		a->hot_prev = b->pages;
+		a->nhot_prev = b->count;
+	} else {
+		free(b->pages);
+	}
 	b->pages = NULL;
 	b->count = 0;
 }
