@@ -84,8 +84,9 @@ all: $(HOSTED_LIB) $(PHANTOMD) core-freestanding $(TEST_DEPS)
 test: all
 	@tests/run.sh $(TESTS)
 
+# The long campaigns run for many minutes each: an hour's limit apiece.
 check-long: all $(LONG_DEPS)
-	@tests/run.sh $(LONG_TESTS)
+	@TEST_TIMEOUT=$${TEST_TIMEOUT:-3600} tests/run.sh $(LONG_TESTS)
 
 BENCH_SELECTED := $(if $(BENCH),$(filter $(BENCH),$(BENCH_PARTS)),$(BENCH_PARTS))
 bench: all $(BENCH_DEPS)
