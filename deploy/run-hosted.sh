@@ -14,7 +14,8 @@ cat <<MSG
 == Phantom hosted node, image $image
    The default app (a VM thread, vm/apps/ticker.pasm) prints "tick N" once a
    second; each line appears only once the snapshot holding N has committed.
-   Stop it with Ctrl-C (or SIGTERM): it takes a final snapshot and exits.
+   Stop it with Ctrl-C (or SIGTERM): it takes a final snapshot and exits
+   (Ctrl-C again: kill it at once, like a power cut).
    Then 'make run-hosted' again: the ticks continue where they stopped — also
    after kill -9, from the last committed snapshot. IMAGE=path picks another image.
 MSG

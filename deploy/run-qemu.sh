@@ -5,7 +5,8 @@
 # kernel formats a blank disk as a new image holding the default app.
 # Stopping (Ctrl-C, SIGTERM or SIGINT to this script or to make) presses
 # the machine's ACPI power button through QEMU's monitor: the kernel stops
-# the VM at a safepoint, commits a final snapshot and powers off.
+# the VM at a safepoint, commits a final snapshot and powers off. A second
+# request cuts the power (QEMU's quit).
 # ACCEL=kvm on hosts with real KVM (default tcg); KARGS adds kernel
 # arguments (snapshot_ms=N, outcommit=0, arena_mb=N); DISK_SIZE for a new
 # one; STOP_TIMEOUT (s) before a node that does not stop is cut off.
@@ -28,9 +29,9 @@ cat <<MSG
 == Phantom bare-metal node in QEMU ($accel), disk $image
    The default app prints "tick N" once a second; each line appears once the
    snapshot holding N has committed. Stop with Ctrl-C (or SIGTERM): the node
-   commits a final snapshot and powers off. Run 'make run' again and the
-   ticks continue — also after a power cut (kill -9 QEMU), from the last
-   committed snapshot. IMAGE=path picks another disk.
+   commits a final snapshot and powers off (Ctrl-C again: cut the power at
+   once). Run 'make run' again and the ticks continue — also after a power
+   cut, from the last committed snapshot. IMAGE=path picks another disk.
 MSG
 
 # The monitor on a pipe pair is the power button; QEMU runs in its own
@@ -58,5 +59,9 @@ cut_power() { echo quit >&4 || true; sleep 2; kill -KILL "$qemu" 2>/dev/null || 
 rc=0
 supervise "$qemu" press_power_button cut_power || rc=$?
 # QEMU's exit status: 0 after a power-off, 2*code+1 from the debug exit.
-echo "== the node has stopped (QEMU exit status $rc)"
+if [ "$SUPERVISE_CUT" = 1 ]; then
+	echo "== the node was cut off (QEMU exit status $rc)"
+else
+	echo "== the node has stopped (QEMU exit status $rc)"
+fi
 exit "$rc"

@@ -3,30 +3,37 @@
 # into one clean stop request: Ctrl-C, SIGINT/SIGTERM/SIGHUP to this script
 # or to its process group, and a signal to make itself (make dies without
 # passing it on, so the make that started us — PHANTOM_MAKE_PID, set by the
-# top Makefile — is watched). A node that has not stopped STOP_TIMEOUT
-# seconds (default 60) after the request is cut off, like a power cut.
-# Sourced, not run.
+# top Makefile — is watched). A second request, or a node that has not
+# stopped STOP_TIMEOUT seconds (default 60) after the first, cuts it off,
+# like a power cut. Sourced, not run.
 
-# supervise PID STOP_FN CUT_FN: returns the node's exit status.
+# supervise PID STOP_FN CUT_FN: returns the node's exit status; sets
+# SUPERVISE_CUT=1 when the node was cut off.
+SUPERVISE_CUT=0
 supervise() {
-	local pid=$1 stop_fn=$2 cut_fn=$3 watch=${PHANTOM_MAKE_PID:-} asked=0 waited=0
+	local pid=$1 stop_fn=$2 cut_fn=$3 watch=${PHANTOM_MAKE_PID:-}
+	local requests=0 state=running waited=0
 	local limit=$(( ${STOP_TIMEOUT:-60} * 5 ))
-	trap 'asked=1' INT TERM HUP
+	trap 'requests=$((requests + 1))' INT TERM HUP
 	while kill -0 "$pid" 2>/dev/null; do
 		if [ -n "$watch" ] && ! kill -0 "$watch" 2>/dev/null; then
-			asked=1                 # make was signalled and has gone
-			watch=
+			watch=                  # make was signalled and has gone
+			[ "$requests" -eq 0 ] && requests=1
 		fi
-		if [ "$asked" = 1 ]; then
-			asked=2
+		if [ "$state" = running ] && [ "$requests" -ge 1 ]; then
+			state=stopping
 			"$stop_fn"
 		fi
-		if [ "$asked" = 2 ]; then
+		if [ "$state" = stopping ]; then
 			waited=$((waited + 1))
-			if [ "$waited" -gt "$limit" ]; then
-				echo "== the node did not stop in ${STOP_TIMEOUT:-60} s: cutting it off (the next boot resumes from the last committed snapshot)" >&2
+			if [ "$requests" -ge 2 ]; then
+				echo "== a second stop request: cutting the node off (the next boot resumes from the last committed snapshot)" >&2
+				state=cut SUPERVISE_CUT=1
 				"$cut_fn"
-				asked=3
+			elif [ "$waited" -gt "$limit" ]; then
+				echo "== the node did not stop in ${STOP_TIMEOUT:-60} s: cutting it off (the next boot resumes from the last committed snapshot)" >&2
+				state=cut SUPERVISE_CUT=1
+				"$cut_fn"
 			fi
 		fi
 		sleep 0.2 &

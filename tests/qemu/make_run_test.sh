@@ -2,8 +2,8 @@
 # make_run_test.sh — `make run` and `make run-hosted` as a user runs them
 # (the real make, deps check included, stdin not a terminal) and stopped the
 # ways a user stops them: SIGTERM to make alone (make does not pass it on)
-# and SIGINT to make's whole process group (Ctrl-C). Each stop must be
-# clean: the node commits a final snapshot and powers off (QEMU exits 0),
+# and SIGINT to make's whole process group (Ctrl-C); a second request cuts
+# the power at once. Each single stop must be clean: the node commits a final snapshot and powers off (QEMU exits 0),
 # no node process is left behind, and the next boot resumes at exactly that
 # epoch with the tick right after the last one printed — nothing lost,
 # nothing repeated.
@@ -80,6 +80,24 @@ else fail qemu/resumes_at_the_final_snapshot "did not boot at the stop's epoch '
 first2=$(ticks "$out" | head -n 1)
 if [ -n "$last1" ] && [ "$first2" = $((last1 + 1)) ]; then pass qemu/next_tick_follows_last_printed
 else fail qemu/next_tick_follows_last_printed "first tick '$first2' after last printed '$last1'"; fi
+
+# A second request while stopping cuts the power at once: two SIGTERMs to
+# the run script (the bash process, not make's sh -c wrapper).
+out=$TMPD/run3.out
+start_make "$out" run "$img"
+wait_for "$out" '^tick [0-9]+$' 120
+script=$(pgrep -f "^bash deploy/run-qemu.sh $img" | head -n 1)
+if [ -n "$script" ]; then
+	kill -TERM "$script"
+	# The second once the first is being acted on (two at once merge into
+	# one pending signal); the kernel looks at its button every 100 ms.
+	for _ in $(seq 500); do grep -q '^== stopping' "$out" && break; sleep 0.01; done
+	kill -TERM "$script"
+else
+	fail qemu/second_request/script "no run-qemu.sh process found"; kill -TERM "$MAKE_PID"
+fi
+check_stop qemu/second_request "$out" "^== the node (has stopped|was cut off)" "file=$img,"
+expect qemu/second_request/cuts_the_power '^== the node was cut off' "$out"
 
 # --- hosted ----------------------------------------------------------------
 himg=$TMPD/hosted.img
