@@ -58,6 +58,8 @@ cut_power() { echo quit >&4 || true; sleep 2; kill -KILL "$qemu" 2>/dev/null || 
 
 rc=0
 supervise "$qemu" press_power_button cut_power || rc=$?
+# A QEMU killed outright could not give the terminal back its settings.
+[ "$rc" -eq 137 ] && [ -t 0 ] && stty sane 2>/dev/null
 # QEMU's exit status: 0 after a power-off, 2*code+1 from the debug exit.
 if [ "$SUPERVISE_CUT" = 1 ]; then
 	echo "== the node was cut off (QEMU exit status $rc)"
