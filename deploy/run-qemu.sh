@@ -54,7 +54,14 @@ press_power_button() {
 	echo "== stopping: pressing the power button (final snapshot, then power off)" >&2
 	echo system_powerdown >&4 || true
 }
-cut_power() { echo quit >&4 || true; sleep 2; kill -KILL "$qemu" 2>/dev/null || true; }
+cut_power() {
+	echo quit >&4 || true
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$qemu" 2>/dev/null || return 0
+		sleep 0.2
+	done
+	kill -KILL "$qemu" 2>/dev/null || true
+}
 
 rc=0
 supervise "$qemu" press_power_button cut_power || rc=$?
