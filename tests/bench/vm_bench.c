@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bench_report.h"
+#include "capture.h"
 #include "../../cluster-tools/asm/asm.h"
 #include "../../vm/classfile.h"
 #include "../../vm/internal.h"
@@ -21,31 +22,6 @@
 
 static const char *progs[] = { "fib", "loops", "calls", "alloc", "strings", "trees" };
 
-struct cap { char buf[256]; size_t n; };
-static void cap_out(void *arg, const char *s, size_t n)
-{
-	struct cap *c = arg;
-	if (c->n + n < sizeof c->buf) {
-		memcpy(c->buf + c->n, s, n);
-		c->n += n;
-		c->buf[c->n] = 0;
-	}
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	*len = fread(b, 1, (size_t)n, f);
-	fclose(f);
-	return b;
-}
-
 /* Phantom: returns milliseconds, or a negative number on failure. */
 static double run_phantom(const char *name, void *region, char *out, size_t outcap)
 {
@@ -53,7 +29,7 @@ static double run_phantom(const char *name, void *region, char *out, size_t outc
 	size_t len, n;
 	uint8_t *cls;
 	snprintf(path, sizeof path, "tests/bench/vm/%s.pasm", name);
-	char *text = slurp(path, &len);
+	char *text = read_whole_file(path, &len);
 	if (!text || pasm_assemble(path, text, len, &cls, &n, err, sizeof err)) {
 		fprintf(stderr, "vm bench: %s: %s\n", path, text ? err : "cannot read");
 		free(text);
@@ -61,25 +37,27 @@ static double run_phantom(const char *name, void *region, char *out, size_t outc
 	}
 	free(text);
 	struct vm_ctx ctx;
-	struct cap c = { .n = 0 };
+	struct capture c = { 0 };
 	memset(&ctx, 0, sizeof ctx);
-	vm_set_output(&ctx, cap_out, &c);
+	vm_set_output(&ctx, capture_out, &c);
 	uint32_t id;
 	if (vm_format(&ctx, region, REGION) || vm_load(&ctx, cls, n) ||
 	    vm_thread_start(&ctx, "Main", "main", &id)) {
 		fprintf(stderr, "vm bench: %s: %s\n", name, ctx.err);
 		free(cls);
+		capture_reset(&c);
 		return -1;
 	}
 	uint64_t t0 = bench_now_ns();
 	int rc = vm_run(&ctx, id, 0);
 	uint64_t t1 = bench_now_ns();
 	free(cls);
+	snprintf(out, outcap, "%s", capture_str(&c));
+	capture_reset(&c);
 	if (rc != VM_RUN_DONE) {
 		fprintf(stderr, "vm bench: %s: %s\n", name, ctx.err);
 		return -1;
 	}
-	snprintf(out, outcap, "%s", c.buf);
 	return (double)(t1 - t0) / 1e6;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "check.h"
 #include "../../cluster-tools/asm/asm.h"
 #include "../../vm/classfile.h"
@@ -23,17 +24,6 @@
 
 #define ADDR   ((void *)0x300000000000ull)
 #define REGION (16u << 20)
-
-struct cap { char buf[8192]; size_t n; };
-static void cap_out(void *arg, const char *s, size_t n)
-{
-	struct cap *c = arg;
-	if (c->n + n < sizeof c->buf) {
-		memcpy(c->buf + c->n, s, n);
-		c->n += n;
-		c->buf[c->n] = 0;
-	}
-}
 
 static void *map_region(void)
 {
@@ -68,10 +58,10 @@ static const char *prog =
 static uint8_t *cls;
 static size_t ncls;
 
-static int boot(struct vm_ctx *ctx, void *base, struct cap *c, uint32_t *id)
+static int boot(struct vm_ctx *ctx, void *base, struct capture *c, uint32_t *id)
 {
 	memset(ctx, 0, sizeof *ctx);
-	vm_set_output(ctx, cap_out, c);
+	vm_set_output(ctx, capture_out, c);
 	if (vm_format(ctx, base, REGION) || vm_load(ctx, cls, ncls))
 		return -1;
 	return vm_thread_start(ctx, "Main", "main", id);
@@ -85,7 +75,7 @@ TEST(restore_mid_run_gives_the_same_answer)
 	void *base = map_region();
 	CHECK(base);
 	struct vm_ctx ctx;
-	struct cap want = { .n = 0 };
+	struct capture want = { 0 };
 	uint32_t id;
 	CHECK(boot(&ctx, base, &want, &id) == 0);
 	CHECK_EQ(vm_run(&ctx, id, 0), VM_RUN_DONE);
@@ -95,9 +85,7 @@ TEST(restore_mid_run_gives_the_same_answer)
 
 	/* Interrupted: stop every 2000 polls, and each time throw away the
 	 * mapping and every C structure, then rebuild from the bytes. */
-	static struct cap got;
-	got.n = 0;
-	got.buf[0] = 0;
+	struct capture got = { 0 };
 	base = map_region();
 	CHECK(base);
 	CHECK(boot(&ctx, base, &got, &id) == 0);
@@ -113,7 +101,7 @@ TEST(restore_mid_run_gives_the_same_answer)
 		memset(base, 0x5a, REGION);          /* not a zeroed lucky region */
 		memcpy(base, saved, REGION);
 		memset(&ctx, 0, sizeof ctx);
-		vm_set_output(&ctx, cap_out, &got);
+		vm_set_output(&ctx, capture_out, &got);
 		CHECKF(vm_attach(&ctx, base, REGION) == 0, "%s", ctx.err);
 	}
 	free(saved);
@@ -122,8 +110,11 @@ TEST(restore_mid_run_gives_the_same_answer)
 	vm_value v;
 	CHECK(vm_thread_result(&ctx, id, &v) == 0);
 	CHECK_EQ(vm_fix_val(v), vm_fix_val(expect));
-	CHECKF(strcmp(got.buf, want.buf) == 0, "output differs:\n%s\nvs\n%s", got.buf, want.buf);
-	CHECK(strstr(want.buf, "step 21\n4611686018427415656\n"));
+	CHECKF(strcmp(capture_str(&got), capture_str(&want)) == 0, "output differs:\n%s\nvs\n%s",
+	       capture_str(&got), capture_str(&want));
+	CHECK(strstr(capture_str(&want), "step 21\n4611686018427415656\n"));
+	capture_reset(&got);
+	capture_reset(&want);
 	/* A region whose root header is damaged is refused, not trusted. */
 	((uint64_t *)base)[0] ^= 1;
 	CHECK_EQ(vm_attach(&ctx, base, REGION), -ERR_CORRUPT);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "check.h"
 #include "../../cluster-tools/asm/asm.h"
 #include "../../vm/classfile.h"
@@ -22,35 +23,6 @@
 #include "../../vm/vm.h"
 
 #define REGION (64u << 20)
-
-struct cap { char *buf; size_t n, cap; };
-
-static void cap_out(void *arg, const char *s, size_t n)
-{
-	struct cap *c = arg;
-	if (c->n + n + 1 > c->cap) {
-		c->cap = (c->n + n + 1) * 2;
-		c->buf = realloc(c->buf, c->cap);
-	}
-	memcpy(c->buf + c->n, s, n);
-	c->n += n;
-	c->buf[c->n] = 0;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	*len = fread(b, 1, (size_t)n, f);
-	b[*len] = 0;
-	fclose(f);
-	return b;
-}
 
 static const char *cur;                /* the sample a TEST runs */
 
@@ -71,7 +43,7 @@ static void *map_fixed(void)
 /* The snapshot/restore round trip: only the region's bytes survive — and
  * the text of the last error, which the VM keeps C-side (ctx->err) and which
  * the harness prints for a thread that failed before the restore. */
-static int restore(struct vm_ctx *ctx, void *region, uint8_t *saved, struct cap *c)
+static int restore(struct vm_ctx *ctx, void *region, uint8_t *saved, struct capture *c)
 {
 	char err[sizeof ctx->err];
 	memcpy(err, ctx->err, sizeof err);
@@ -83,7 +55,7 @@ static int restore(struct vm_ctx *ctx, void *region, uint8_t *saved, struct cap 
 	memcpy(region, saved, REGION);
 	memset(ctx, 0xa5, sizeof *ctx);
 	memset(ctx, 0, sizeof *ctx);
-	vm_set_output(ctx, cap_out, c);
+	vm_set_output(ctx, capture_out, c);
 	ctx->clock = fake_clock;
 	int rc = vm_attach(ctx, region, REGION);
 	if (rc == 0)
@@ -92,7 +64,7 @@ static int restore(struct vm_ctx *ctx, void *region, uint8_t *saved, struct cap 
 }
 
 /* Run one assembled sample; output captured in *c. */
-static int run_sample(const uint8_t *cls, size_t n, int stress, struct cap *c, char *why, size_t wn)
+static int run_sample(const uint8_t *cls, size_t n, int stress, struct capture *c, char *why, size_t wn)
 {
 	bool restored = stress == RUN_RESTORED;
 	void *region = restored ? map_fixed() : aligned_alloc(4096, REGION);
@@ -102,7 +74,7 @@ static int run_sample(const uint8_t *cls, size_t n, int stress, struct cap *c, c
 		return -1;
 	}
 	struct vm_ctx ctx = { 0 };
-	vm_set_output(&ctx, cap_out, c);
+	vm_set_output(&ctx, capture_out, c);
 	ctx.clock = fake_clock;
 	int rc = vm_format(&ctx, region, REGION);
 	if (!rc)
@@ -135,9 +107,9 @@ static int run_sample(const uint8_t *cls, size_t n, int stress, struct cap *c, c
 			}
 		}
 		if (rc == VM_RUN_FAILED) {
-			cap_out(c, "!", 1);
-			cap_out(c, ctx.err, strlen(ctx.err));
-			cap_out(c, "\n", 1);
+			capture_out(c, "!", 1);
+			capture_out(c, ctx.err, strlen(ctx.err));
+			capture_out(c, "\n", 1);
 			rc = 0;
 		} else if (rc == VM_RUN_DONE) {
 			rc = 0;
@@ -160,11 +132,11 @@ TEST(sample)
 	char path[512], want_path[512], err[512];
 	size_t len, wlen;
 	snprintf(path, sizeof path, "tests/vm/%s", cur);
-	char *text = slurp(path, &len);
+	char *text = read_whole_file(path, &len);
 	CHECKF(text, "cannot read %s", path);
 	bool bad = strncmp(cur, "bad_", 4) == 0;
 	snprintf(want_path, sizeof want_path, "tests/vm/%.*s.%s", (int)strlen(cur) - 5, cur, bad ? "err" : "out");
-	char *want = slurp(want_path, &wlen);
+	char *want = read_whole_file(want_path, &wlen);
 	uint8_t *cls = NULL;
 	size_t n = 0;
 	int rc = pasm_assemble(path, text, len, &cls, &n, err, sizeof err);
@@ -184,7 +156,7 @@ TEST(sample)
 	for (int stress = 0; stress < RUN_MODES; stress++) {
 		if (no_stress && (stress == RUN_GC_STRESS || stress == RUN_INCR_STRESS))
 			continue;
-		struct cap c = { 0 };
+		struct capture c = { 0 };
 		char why[300] = "";
 		rc = run_sample(cls, n, stress, &c, why, sizeof why);
 		CHECKF(rc == 0, "%s: %s", cur, why);
