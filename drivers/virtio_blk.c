@@ -84,7 +84,10 @@ static int vblk_check(struct plat_blk *b, uint64_t off, size_t len)
 	return 0;
 }
 
-static int vblk_read(struct plat_blk *b, uint64_t off, void *buf, size_t len)
+/* Moves len bytes through the bounce buffer, at most its size per request:
+ * into buf for VBLK_T_IN, out of wbuf for VBLK_T_OUT. */
+static int vblk_transfer(struct plat_blk *b, uint32_t type, uint64_t off,
+			 void *buf, const void *wbuf, size_t len)
 {
 	struct vblk *v = (struct vblk *)b;
 	int rc = vblk_check(b, off, len);
@@ -92,8 +95,10 @@ static int vblk_read(struct plat_blk *b, uint64_t off, void *buf, size_t len)
 	for (size_t done = 0; rc == 0 && done < len;) {
 		uint32_t n = len - done > VBLK_BOUNCE_PAGES * PMM_PAGE
 			? VBLK_BOUNCE_PAGES * PMM_PAGE : (uint32_t)(len - done);
-		rc = vblk_request(v, VBLK_T_IN, (off + done) / PLAT_SECTOR_SIZE, n);
-		if (rc == 0)
+		if (wbuf != NULL)
+			memcpy(v->bounce, (const uint8_t *)wbuf + done, n);
+		rc = vblk_request(v, type, (off + done) / PLAT_SECTOR_SIZE, n);
+		if (rc == 0 && buf != NULL)
 			memcpy((uint8_t *)buf + done, v->bounce, n);
 		done += n;
 	}
@@ -101,20 +106,14 @@ static int vblk_read(struct plat_blk *b, uint64_t off, void *buf, size_t len)
 	return rc;
 }
 
+static int vblk_read(struct plat_blk *b, uint64_t off, void *buf, size_t len)
+{
+	return vblk_transfer(b, VBLK_T_IN, off, buf, NULL, len);
+}
+
 static int vblk_write(struct plat_blk *b, uint64_t off, const void *buf, size_t len)
 {
-	struct vblk *v = (struct vblk *)b;
-	int rc = vblk_check(b, off, len);
-	ksync_mutex_lock(&v->lock);
-	for (size_t done = 0; rc == 0 && done < len;) {
-		uint32_t n = len - done > VBLK_BOUNCE_PAGES * PMM_PAGE
-			? VBLK_BOUNCE_PAGES * PMM_PAGE : (uint32_t)(len - done);
-		memcpy(v->bounce, (const uint8_t *)buf + done, n);
-		rc = vblk_request(v, VBLK_T_OUT, (off + done) / PLAT_SECTOR_SIZE, n);
-		done += n;
-	}
-	ksync_mutex_unlock(&v->lock);
-	return rc;
+	return vblk_transfer(b, VBLK_T_OUT, off, NULL, buf, len);
 }
 
 static int vblk_flush(struct plat_blk *b)

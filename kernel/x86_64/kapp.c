@@ -20,14 +20,7 @@
 #include "power.h"
 #include "replication/node.h"
 
-#if __has_include("node_apps.h")
-#include "node_apps.h"          /* generated: node_app_classes[] */
-static const size_t kapp_nclasses = sizeof node_app_classes / sizeof node_app_classes[0];
-#else
-/* Built without deploy/node.mk: no default app, so no blank-disk boot. */
-static const struct node_class node_app_classes[1];
-static const size_t kapp_nclasses = 0;
-#endif
+#include "replication/default_app.h"
 
 #define KAPP_SYNC_NS    (30ul * 1000000000ul)
 
@@ -81,11 +74,11 @@ int kapp_run(bool *stopped)
 		.cow_pages = (uint32_t)kcmd_get_u64("cow_pages", 0),
 		.output_commit = kcmd_get_u64("outcommit", 1) != 0,
 		.console_poll = true,          /* the shell reads the serial console */
-		.classes = node_app_classes, .nclasses = kapp_nclasses,
+		.classes = node_app_classes, .nclasses = node_app_nclasses,
 		.entry_class = "Ticker", .entry_method = "main",
 	};
 	rc = node_boot(&cfg, &n, why, sizeof(why));
-	if (rc == -ERR_NOENT && kapp_nclasses > 0) {
+	if (rc == -ERR_NOENT && node_app_nclasses > 0) {
 		/* Both superblocks empty: a blank disk, never a foreign one. */
 		kprintf("app: %s is blank; creating an image with the default app\n", disk);
 		cfg.create = true;

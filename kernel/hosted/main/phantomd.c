@@ -17,14 +17,7 @@
 #include "plat.h"
 #include "../../../replication/node.h"
 
-#if __has_include("node_apps.h")
-#include "node_apps.h"          /* generated: node_app_classes[] */
-static const size_t app_nclasses = sizeof node_app_classes / sizeof node_app_classes[0];
-#else
-/* Built without deploy/node.mk: no default app; first boot is refused. */
-static const struct node_class node_app_classes[1];
-static const size_t app_nclasses = 0;
-#endif
+#include "../../../replication/default_app.h"
 
 #define APP_PERIOD_MS   1000ll         /* the ticker's period as assembled */
 #define APP_KV_PORT     7070ll         /* the KV service's port as assembled */
@@ -227,11 +220,11 @@ static struct node_class *app_classes(int64_t period_ms, int64_t kv_port,
 				      size_t *n, unsigned *patched)
 {
 	*patched = 0;
-	*n = app_nclasses;
-	if (app_nclasses == 0)
+	*n = node_app_nclasses;
+	if (node_app_nclasses == 0)
 		return NULL;
-	struct node_class *out = calloc(app_nclasses, sizeof *out);
-	for (size_t i = 0; out && i < app_nclasses; i++) {
+	struct node_class *out = calloc(node_app_nclasses, sizeof *out);
+	for (size_t i = 0; out && i < node_app_nclasses; i++) {
 		const struct node_class *c = &node_app_classes[i];
 		uint8_t *b = malloc(c->len);
 		if (b == NULL)
