@@ -86,7 +86,7 @@ struct pst_arena_config {
 	uint32_t cow_pages;      /* COW copy budget, pages (0: default 256)       */
 	uint32_t leaf_reserve;   /* preallocated leaves (0: default 16)           */
 	uint32_t write_around;   /* fault-around window, pages, a power of two
-				  * (0: default 16; 1: off)                    */
+				  * (0: default 64; 1: off)                    */
 };
 
 struct pst_arena_stats {
