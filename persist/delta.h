@@ -45,6 +45,13 @@ int pst_delta_begin(struct pst_delta_writer *w, uint64_t epoch, uint64_t base_ep
  * contents are encoded at once: both buffers may be reused on return. */
 int pst_delta_add_page(struct pst_delta_writer *w, uint64_t pgno,
 		       const void *base_page, const void *new_page);
+/* The same with the base page's 8-byte hash already known, so the page is
+ * not hashed again: the store's pst_store_page_hash, little-endian, is the
+ * same hash. A wrong one makes every apply of this delta refuse the page. */
+int pst_delta_add_page_hashed(struct pst_delta_writer *w, uint64_t pgno,
+			      const void *base_page,
+			      const uint8_t base_hash[8],
+			      const void *new_page);
 
 /* The heap declared the page unused: the new image drops it (reads as zero). */
 int pst_delta_add_unused(struct pst_delta_writer *w, uint64_t pgno);

@@ -201,6 +201,14 @@ static size_t zcompress(struct pst_delta_writer *w, uint8_t *dst, const void *sr
 int pst_delta_add_page(struct pst_delta_writer *w, uint64_t pgno, const void *base_page,
 		       const void *new_page)
 {
+	return pst_delta_add_page_hashed(w, pgno, base_page, NULL, new_page);
+}
+
+int pst_delta_add_page_hashed(struct pst_delta_writer *w, uint64_t pgno,
+			      const void *base_page,
+			      const uint8_t base_hash[PST_DELTA_BHASH_LEN],
+			      const void *new_page)
+{
 	if (!w || !new_page)
 		return -ERR_INVAL;
 	uint8_t *rec;
@@ -210,7 +218,10 @@ int pst_delta_add_page(struct pst_delta_writer *w, uint64_t pgno, const void *ba
 	const uint8_t *base = base_page ? base_page : zero_page;
 	const uint8_t *np = new_page;
 	uint8_t bhash[PST_DELTA_BHASH_LEN];
-	pst_delta_base_hash(base, bhash);
+	if (base_hash)
+		memcpy(bhash, base_hash, sizeof bhash);
+	else
+		pst_delta_base_hash(base, bhash);
 
 	uint8_t *payload = rec + PST_DELTA_REC_LEN;
 	if (memcmp(np, base, PG) == 0) {

@@ -30,7 +30,8 @@
  * committed (<= the store's epoch) holds the page's committed contents. */
 struct base_ent {
 	uint64_t pgno, epoch;
-	bool valid;
+	uint64_t hash;               /* pst_store_page_hash, once known      */
+	bool valid, hashed;
 };
 
 struct pst_image {
@@ -149,13 +150,15 @@ static void mark_added(struct pst_image *img, uint64_t pgno)
 /* The page's change into this epoch's txn; a repeated call after a failed
  * put repeats only the put (the delta already has the page). */
 static int put_direct(struct pst_image *img, uint64_t pgno,
-		      const void *contents)
+		      const void *contents, uint64_t *hash, bool *hashed)
 {
 	if (img->last_put)
 		return 0;
 	plat_mutex_lock(img->store_lock);
-	int rc = contents ? pst_txn_put_page(img->txn, pgno, contents)
+	int rc = contents ? pst_txn_put_page_hashed(img->txn, pgno, contents,
+						    hash)
 			  : pst_txn_drop_page(img->txn, pgno);
+	*hashed = rc == 0 && contents != NULL;
 	if (rc < 0)
 		plat_printf("persist: page %llu not stored: %s\n",
 			    (unsigned long long)pgno,
@@ -166,21 +169,38 @@ static int put_direct(struct pst_image *img, uint64_t pgno,
 	return rc;
 }
 
-/* The page's contents at the store's epoch (NULL: absent, zeros). */
-static int base_of(struct pst_image *img, uint64_t pgno, const void **base)
+/* The page's contents at the store's epoch (NULL: absent, zeros), and its
+ * hash when known (*hashed): the store's read check computes it, and the
+ * cache keeps the one the store computed when it took the page. */
+static int base_of(struct pst_image *img, uint64_t pgno, const void **base,
+		   uint64_t *hash, bool *hashed)
 {
 	uint32_t slot = (uint32_t)(pgno % BASE_SLOTS);
 	struct base_ent *be = &img->bc[slot];
 	if (be->valid && be->pgno == pgno && be->epoch <= img->base_epoch) {
 		*base = img->bc_data + (size_t)slot * PLAT_PAGE_SIZE;
+		*hash = be->hash;
+		*hashed = be->hashed;
 		return 0;
 	}
 	bool present = false;
 	plat_mutex_lock(img->store_lock);
-	int rc = pst_store_read_page(img->store, pgno, img->base_page, &present);
+	int rc = pst_store_read_page_hashed(img->store, pgno, img->base_page,
+					    &present, hash);
 	plat_mutex_unlock(img->store_lock);
 	*base = present ? img->base_page : NULL;
+	*hashed = rc == 0;
 	return rc < 0 ? rc : 0;
+}
+
+/* The store hashed the page base_remember() just kept: keep that too. */
+static void base_hashed(struct pst_image *img, uint64_t pgno, uint64_t hash)
+{
+	struct base_ent *be = &img->bc[pgno % BASE_SLOTS];
+	if (be->valid && be->pgno == pgno) {
+		be->hash = hash;
+		be->hashed = true;
+	}
 }
 
 static void base_remember(struct pst_image *img, uint64_t epoch,
@@ -216,7 +236,9 @@ static int sink_page(void *ctx, uint64_t epoch, uint64_t pgno,
 	struct pst_image *img = ctx;
 	if (!already_added(img, pgno)) {
 		const void *base;
-		int rc = base_of(img, pgno, &base);
+		uint64_t bh;
+		bool bhashed;
+		int rc = base_of(img, pgno, &base, &bh, &bhashed);
 		if (rc < 0)
 			return rc;
 		/* Listed but not changed (the arena's write fault-around
@@ -225,14 +247,25 @@ static int sink_page(void *ctx, uint64_t epoch, uint64_t pgno,
 			img->pages_unchanged++;
 			return 0;
 		}
-		rc = pst_delta_add_page(img->dw, pgno, base, contents);
+		uint8_t bhash[8];
+		for (int i = 0; i < 8; i++)         /* little-endian */
+			bhash[i] = (uint8_t)(bh >> (8 * i));
+		rc = pst_delta_add_page_hashed(img->dw, pgno, base,
+					       bhashed ? bhash : NULL, contents);
 		if (rc < 0)
 			return rc;
 		mark_added(img, pgno);
 		base_remember(img, epoch, pgno, contents);
 		img->epoch_raw += PLAT_PAGE_SIZE;
 	}
-	return img->txn ? put_direct(img, pgno, contents) : 0;
+	if (img->txn == NULL)
+		return 0;
+	uint64_t h;
+	bool hashed = false;
+	int rc = put_direct(img, pgno, contents, &h, &hashed);
+	if (hashed)
+		base_hashed(img, pgno, h);
+	return rc;
 }
 
 static int sink_unused(void *ctx, uint64_t epoch, uint64_t pgno)
@@ -245,7 +278,9 @@ static int sink_unused(void *ctx, uint64_t epoch, uint64_t pgno)
 		mark_added(img, pgno);
 		base_remember(img, epoch, pgno, NULL);
 	}
-	return img->txn ? put_direct(img, pgno, NULL) : 0;
+	uint64_t h;
+	bool hashed;
+	return img->txn ? put_direct(img, pgno, NULL, &h, &hashed) : 0;
 }
 
 /* The fallback commit: the sealed delta applied to the store in a new txn. */
@@ -477,7 +512,8 @@ int pst_image_open(const struct pst_image_config *cfg, struct pst_image **out,
 		image_free(img);
 		return rc;
 	}
-	if (pst_store_fell_back(img->store))
+	/* A fallback, or a predecessor discarded as damaged: worth a line. */
+	if (pst_store_notice(img->store)[0] != 0)
 		plat_printf("persist: %s\n", pst_store_notice(img->store));
 	rc = image_start(img, why, whylen);
 	if (rc < 0) {

@@ -50,6 +50,16 @@ const char *pst_store_notice(const struct pst_store *s);
  * which block failed which check. Never returns unverified bytes. */
 int pst_store_read_page(struct pst_store *s, uint64_t pgno, void *buf,
 			bool *present);
+/* The same, also giving the page's hash (pst_store_page_hash of what buf
+ * now holds) at no cost: the check computed it. */
+int pst_store_read_page_hashed(struct pst_store *s, uint64_t pgno, void *buf,
+			       bool *present, uint64_t *hash);
+
+/* A page's 64-bit hash: the first 8 bytes (little-endian) of the unkeyed
+ * BLAKE2b-128 of its 4096 bytes. Equal to the base hash a delta record
+ * carries (docs/delta-format.md), so one hashing serves both. */
+uint64_t pst_store_page_hash(const void *page);
+#define PST_STORE_ZERO_HASH 0xa21cc72b00f66d5full   /* of 4096 zero bytes */
 const char *pst_store_last_error(const struct pst_store *s);
 
 /* The committed epoch's meta blob. -ERR_RANGE if cap is too small (*len is
@@ -62,6 +72,9 @@ int pst_txn_begin(struct pst_store *s, uint64_t epoch, struct pst_txn **t);
 /* New contents of a page. Written to a free block at once (not flushed); a
  * page of all zeros is stored as absent. -ERR_NOSPC when the device is full. */
 int pst_txn_put_page(struct pst_txn *t, uint64_t pgno, const void *page);
+/* The same, also giving the page's hash (PST_STORE_ZERO_HASH for zeros). */
+int pst_txn_put_page_hashed(struct pst_txn *t, uint64_t pgno,
+			    const void *page, uint64_t *hash);
 /* The page is unused: nothing is written, it reads back as zeros, its block
  * is reclaimed. */
 int pst_txn_drop_page(struct pst_txn *t, uint64_t pgno);

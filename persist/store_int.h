@@ -27,7 +27,7 @@
 #define PST_FANOUT_BITS   8u
 #define PST_MAX_LEVELS    4u          /* 256^4 pages >= PLAT_ARENA_MAX */
 #define PST_FIRST_DATA    2u          /* blocks 0 and 1 are superblocks */
-#define PST_SB_VERSION    1u
+#define PST_SB_VERSION    2u
 #define PST_SB_MAGIC      "PHSTORE\0"
 #define PST_SB_SUM_OFF    4064u       /* BLAKE2b-256 of bytes [0, 4064) */
 #define PST_SB_META_OFF   128u
@@ -105,6 +105,8 @@ static inline uint32_t pst_get32(const uint8_t *p)
 
 /* store_super.c */
 uint64_t pst_store_sum(uint64_t blk, const void *data);
+/* The sum of block blk whose contents hash to page_hash. */
+uint64_t pst_store_sum_of(uint64_t blk, uint64_t page_hash);
 uint32_t pst_store_levels(uint64_t arena_pages);
 void pst_store_sb_encode(const struct pst_sb *sb, uint8_t *img);
 int pst_store_sb_decode(const uint8_t *img, uint32_t slot, uint64_t dev_size,

@@ -56,7 +56,14 @@ int pst_store_map_read(struct pst_store *s, struct pst_ent e, unsigned level,
 int pst_store_read_page(struct pst_store *s, uint64_t pgno, void *buf,
 			bool *present)
 {
-	if (s == NULL || buf == NULL)
+	uint64_t hash;
+	return pst_store_read_page_hashed(s, pgno, buf, present, &hash);
+}
+
+int pst_store_read_page_hashed(struct pst_store *s, uint64_t pgno, void *buf,
+			       bool *present, uint64_t *hash)
+{
+	if (s == NULL || buf == NULL || hash == NULL)
 		return -ERR_INVAL;
 	if (present)
 		*present = false;
@@ -81,12 +88,14 @@ int pst_store_read_page(struct pst_store *s, uint64_t pgno, void *buf,
 	}
 	if (e.blk == 0) {
 		memset(buf, 0, PST_BLK);
+		*hash = PST_STORE_ZERO_HASH;
 		return 0;
 	}
 	int rc = pst_store_io(s, false, e.blk, buf);
 	if (rc < 0)
 		return rc;
-	uint64_t got = pst_store_sum(e.blk, buf);
+	*hash = pst_store_page_hash(buf);
+	uint64_t got = pst_store_sum_of(e.blk, *hash);
 	if (got != e.sum) {
 		/* Never hand back bytes that failed their check. */
 		memset(buf, 0, PST_BLK);

@@ -10,19 +10,35 @@
 
 #include "store_int.h"
 
-/* BLAKE2b-128 over the block number and the block, truncated to 64 bits:
- * binding the number catches a block read from (or written to) the wrong
- * place even when its bytes are a valid block of the same store. */
+/* The block's contents hashed alone: BLAKE2b-128 truncated to 64 bits, the
+ * very 8 bytes a delta record carries for its base page, so the writer
+ * hashes each page once for both. */
+uint64_t pst_store_page_hash(const void *data)
+{
+	uint8_t h[16];
+	crypto_generichash(h, sizeof h, data, PST_BLK, NULL, 0);
+	return pst_get64(h);
+}
+
+/* A bijective mix of the block number (the splitmix64 finaliser): binding
+ * it into the sum catches a block read from (or written to) the wrong place
+ * even when its bytes are a valid block of the same store. */
+static uint64_t blk_mask(uint64_t blk)
+{
+	uint64_t x = blk + 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+uint64_t pst_store_sum_of(uint64_t blk, uint64_t page_hash)
+{
+	return page_hash ^ blk_mask(blk);
+}
+
 uint64_t pst_store_sum(uint64_t blk, const void *data)
 {
-	crypto_generichash_state st;
-	uint8_t no[8], h[16];
-	pst_put64(no, blk);
-	crypto_generichash_init(&st, NULL, 0, sizeof h);
-	crypto_generichash_update(&st, no, sizeof no);
-	crypto_generichash_update(&st, data, PST_BLK);
-	crypto_generichash_final(&st, h, sizeof h);
-	return pst_get64(h);
+	return pst_store_sum_of(blk, pst_store_page_hash(data));
 }
 
 uint32_t pst_store_levels(uint64_t arena_pages)

@@ -210,7 +210,14 @@ static int check_pgno(struct pst_txn *t, uint64_t pgno)
 
 int pst_txn_put_page(struct pst_txn *t, uint64_t pgno, const void *page)
 {
-	if (t == NULL || page == NULL)
+	uint64_t hash;
+	return pst_txn_put_page_hashed(t, pgno, page, &hash);
+}
+
+int pst_txn_put_page_hashed(struct pst_txn *t, uint64_t pgno,
+			    const void *page, uint64_t *hash)
+{
+	if (t == NULL || page == NULL || hash == NULL)
 		return -ERR_INVAL;
 	int rc = check_pgno(t, pgno);
 	if (rc < 0)
@@ -219,12 +226,15 @@ int pst_txn_put_page(struct pst_txn *t, uint64_t pgno, const void *page)
 	size_t i = 0;
 	while (i < PST_BLK && p[i] == 0)
 		i++;
-	if (i == PST_BLK)
+	if (i == PST_BLK) {
+		*hash = PST_STORE_ZERO_HASH;
 		return add_chg(t, pgno, (struct pst_ent){ 0, 0 });
+	}
 	struct pst_ent e;
 	if ((rc = chg_room(t)) < 0 || (rc = txn_alloc(t, &e.blk)) < 0)
 		return rc;
-	e.sum = pst_store_sum(e.blk, page);
+	*hash = pst_store_page_hash(page);
+	e.sum = pst_store_sum_of(e.blk, *hash);
 	/* A change is listed only once its block is gathered or written; a
 	 * block that was neither is given back, so a retried put leaves the
 	 * used-block count exact. */
