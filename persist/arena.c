@@ -314,7 +314,7 @@ static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 			cow_copy(a, pgno, e, s);
 			continue;
 		}
-		if (!CAS(&e->st, &s, s | ST_DIRTY))
+		if (!CAS(&e->st, &s, (s | ST_DIRTY) & ~ST_COLD))
 			continue;
 		dirty_push(a, pgno, e);
 		BUMP(&a->write_faults, 1);
@@ -370,7 +370,7 @@ int pst_arena_open(const struct pst_arena_config *cfg, struct pst_arena **out)
 	if (cfg == NULL || out == NULL || cfg->size == 0 ||
 	    cfg->size % PG != 0)
 		return -ERR_INVAL;
-	if (cfg->size > PLAT_ARENA_MAX || cfg->cow_pages > (1u << 24) ||
+	if (cfg->size > PLAT_ARENA_MAX || cfg->cow_pages > (1u << 23) ||
 	    cfg->write_around > 64 ||
 	    (cfg->write_around & (cfg->write_around - 1)) != 0)
 		return -ERR_RANGE;

@@ -22,6 +22,11 @@
  *   HOT:   listed by the latest instant (written in the closing epoch);
  *          advisory, for write fault-around only. Set by the cut, retired
  *          by the next batch's sort for pages that did not come back.
+ *   COLD:  its last save found it equal to its committed contents (a
+ *          fault-around guess not written after all): the next cut does
+ *          not make it HOT, so a guess that keeps failing stops being
+ *          taken. Set by pst_arena_save_unchanged, cleared by a write
+ *          fault (proof of a write) and by the cut.
  *
  * States live in a two-level table: a top array of 1 pointer per 16 MiB of
  * arena (32 KiB of pointers for 64 GiB, zero pages until used) and leaves of
@@ -57,7 +62,7 @@
  * in a loop, so on bare metal the #PF handler must be allowed to sleep.
  *
  * Limits: page numbers are 32-bit (PLAT_ARENA_MAX is 2^28 pages); at most
- * 2^24 COW slots; a scattered epoch re-protects one run per call, so on Linux
+ * 2^23 COW slots; a scattered epoch re-protects one run per call, so on Linux
  * more than ~32k separate dirty runs can exceed vm.max_map_count (then the
  * instant panics rather than lose track of writes: raise the sysctl). */
 #ifndef PHANTOM_PST_ARENA_H
@@ -175,5 +180,8 @@ enum pst_save_kind { PST_SAVE_PAGE = 1, PST_SAVE_UNUSED = 2 };
 int pst_arena_save_page(struct pst_arena *a, uint32_t pgno, void *buf,
 			const void **contents);
 void pst_arena_save_done(struct pst_arena *a, uint32_t pgno);
+/* pst_arena_save_done for a page the sink found equal to its committed
+ * contents: also marks it COLD (above). */
+void pst_arena_save_unchanged(struct pst_arena *a, uint32_t pgno);
 
 #endif

@@ -27,9 +27,10 @@
 #define SAVE_SHIFT        4u
 #define SAVE_MASK         (0x7u << SAVE_SHIFT)
 #define ST_HOT            0x80u               /* in the last cut's batch    */
+#define ST_COLD           0x100u              /* saved unchanged: not HOT   */
 #define SAVE(s)           (((s) & SAVE_MASK) >> SAVE_SHIFT)
 #define SAVE_SET(s, v)    (((s) & ~SAVE_MASK) | ((uint32_t)(v) << SAVE_SHIFT))
-#define SLOT_SHIFT        8u
+#define SLOT_SHIFT        9u
 #define SLOT_MASK         (~0u << SLOT_SHIFT)
 #define SLOT(s)           ((s) >> SLOT_SHIFT)
 

@@ -144,8 +144,11 @@ int pst_arena_epoch_cut(struct pst_arena *a, struct pst_arena_batch *out)
 				   "or still being saved", p);
 		if ((s & RES_MASK) == RES_PRESENT && SAVE(s) != S_PREPROT)
 			prot[np++] = p;
-		atomic_store(&e->st, SAVE_SET(s & ~ST_DIRTY, (s & ST_UNUSED) ?
-				S_PENDING_UNUSED : S_PENDING) | ST_HOT);
+		/* The writer is idle now (take waits for it), so nothing
+		 * else changes this word: a plain store is enough. */
+		atomic_store(&e->st, SAVE_SET(s & ~(ST_DIRTY | ST_COLD | ST_HOT),
+				(s & ST_UNUSED) ? S_PENDING_UNUSED : S_PENDING) |
+				((s & ST_COLD) ? 0 : ST_HOT));
 		pages[i++] = p;
 		p = e->next;
 	}
@@ -244,6 +247,17 @@ int pst_arena_save_page(struct pst_arena *a, uint32_t pgno, void *buf,
 			return -ERR_INVAL;
 		}
 	}
+}
+
+void pst_arena_save_unchanged(struct pst_arena *a, uint32_t pgno)
+{
+	pst_arena_save_done(a, pgno);
+	struct pst_pg *e = pg_lookup(a, pgno);
+	if (e == NULL)
+		return;
+	uint32_t s = LOAD(&e->st);
+	while (!CAS(&e->st, &s, s | ST_COLD))
+		;
 }
 
 void pst_arena_save_done(struct pst_arena *a, uint32_t pgno)

@@ -245,7 +245,7 @@ static int sink_page(void *ctx, uint64_t epoch, uint64_t pgno,
 		 * over-approximates): nothing to ship or store. */
 		if (unchanged(base, contents)) {
 			img->pages_unchanged++;
-			return 0;
+			return PST_SINK_UNCHANGED;
 		}
 		uint8_t bhash[8];
 		for (int i = 0; i < 8; i++)         /* little-endian */
@@ -333,8 +333,10 @@ static int sink_end(void *ctx, uint64_t epoch)
 
 	img->raw_bytes += img->epoch_raw;
 	img->delta_bytes += img->delta_len;
+	if (img->cfg.on_commit)
+		img->cfg.on_commit(img->cfg.cb_ctx, epoch);
 	if (img->cfg.on_delta)
-		img->cfg.on_delta(img->cfg.on_delta_ctx, epoch, img->delta,
+		img->cfg.on_delta(img->cfg.cb_ctx, epoch, img->delta,
 				  img->delta_len);
 	return 0;
 }

@@ -20,11 +20,13 @@ struct pst_image_config {
 	struct pst_world world;      /* how to stop the mutators              */
 	uint64_t interval_ns;        /* snapshot period; 0: only on request   */
 	uint32_t cow_pages;          /* copy-on-write budget (0: default)     */
-	/* Called by the writer thread with each committed epoch's delta (the
-	 * bytes replication will ship); may be NULL. */
+	/* Both called by the writer thread once an epoch is committed, with
+	 * cb_ctx; either may be NULL. on_delta also gets the epoch's delta
+	 * (the bytes replication ships). */
+	void (*on_commit)(void *ctx, uint64_t epoch);
 	void (*on_delta)(void *ctx, uint64_t epoch, const void *delta,
 			 size_t len);
-	void *on_delta_ctx;
+	void *cb_ctx;
 };
 
 struct pst_image_stats {

@@ -62,8 +62,8 @@ static int sink_call(struct pst_snap *s, enum sink_op op, uint64_t epoch,
 	uint64_t delay = RETRY_MIN_NS;
 	for (;;) {
 		int rc = sink_once(s, op, epoch, pgno, contents);
-		if (rc == 0)
-			return 0;
+		if (rc >= 0)
+			return rc;
 		plat_mutex_lock(s->mu);
 		s->st.sink_errors++;
 		s->st.last_error = rc;
@@ -106,8 +106,12 @@ static int write_epoch(struct pst_snap *s, uint64_t epoch,
 			rc = sink_call(s, OP_UNUSED, epoch, pg, NULL, &reported);
 			unused++;
 		}
-		if (rc == 0)
+		if (rc == PST_SINK_UNCHANGED) {
+			rc = 0;
+			pst_arena_save_unchanged(s->arena, pg);
+		} else if (rc == 0) {
 			pst_arena_save_done(s->arena, pg);
+		}
 		if (i % 16 == 15)
 			pst_arena_refill(s->arena);
 	}

@@ -23,12 +23,15 @@
 
 #include "arena.h"
 
+#define PST_SINK_UNCHANGED 1
+
 /* Where a closing epoch goes. Called only by the writer thread, in order. */
 struct pst_sink {
 	void *ctx;
 	int (*epoch_begin)(void *ctx, uint64_t epoch);
 	/* contents: PLAT_PAGE_SIZE bytes exactly as at the snapshot instant,
-	 * valid only during the call. */
+	 * valid only during the call. Returns 0, PST_SINK_UNCHANGED (the page
+	 * equals its committed contents; nothing was needed) or -ERR_x. */
 	int (*page)(void *ctx, uint64_t epoch, uint64_t pgno,
 		    const void *contents);
 	int (*page_unused)(void *ctx, uint64_t epoch, uint64_t pgno);

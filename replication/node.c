@@ -103,10 +103,8 @@ static int vm_net_output(void *arg, struct plat_sock *s, const void *buf,
 	return 0;
 }
 
-static void on_commit(void *ctx, uint64_t epoch, const void *delta, size_t len)
+static void on_commit(void *ctx, uint64_t epoch)
 {
-	(void)delta;
-	(void)len;
 	repl_oc_commit(((struct node *)ctx)->oc, epoch);
 }
 
@@ -209,7 +207,7 @@ int node_boot(const struct node_config *cfg, struct node **out, char *why,
 		.blk = cfg->blk, .arena_size = cfg->arena_size,
 		.world = { .ctx = n, .stop = world_stop, .resume = world_resume },
 		.interval_ns = cfg->interval_ns, .cow_pages = cfg->cow_pages,
-		.on_delta = on_commit, .on_delta_ctx = n,
+		.on_commit = on_commit, .cb_ctx = n,
 	};
 	rc = cfg->create ? pst_image_create(&ic, &n->img, why, whylen)
 			 : pst_image_open(&ic, &n->img, why, whylen);
@@ -251,6 +249,7 @@ int node_boot(const struct node_config *cfg, struct node **out, char *why,
 
 bool node_first_boot(const struct node *n) { return n->first_boot; }
 uint64_t node_boot_epoch(const struct node *n) { return n->boot_epoch; }
+struct pst_image *node_image(struct node *n) { return n->img; }
 
 /* ---- the runner ---------------------------------------------------------- */
 

@@ -62,6 +62,9 @@ int node_boot(const struct node_config *cfg, struct node **out, char *why,
 bool node_first_boot(const struct node *n);
 /* The committed epoch the node booted from. */
 uint64_t node_boot_epoch(const struct node *n);
+/* The persistent image under the VM (for its statistics). */
+struct pst_image;
+struct pst_image *node_image(struct node *n);
 
 struct node_run_result {
 	bool finished;               /* no VM thread left to run             */

@@ -4,8 +4,10 @@
  * vm_root and the block headers, and free blocks are linked through the
  * heap itself.
  *
- * Allocation: an exact-size free list for small blocks, then the bump
- * pointer, then first fit on the large list (splitting). When the words
+ * Allocation: an exact-size free list for small blocks, then first fit on
+ * the large list (splitting), then the bump pointer into memory never used
+ * (reused memory first keeps the persistent heap, and so each snapshot and
+ * the image, small). When the words
  * allocated since the last collection exceed the live words (at least
  * VM_GC_MIN_WORDS), a collection cycle starts.
  *
@@ -309,6 +311,11 @@ static void *take_large(struct vm_root *r, uint64_t words)
 	return NULL;
 }
 
+/* Freed memory first, fresh memory last: the heap is persistent, so every
+ * page the bump pointer reaches for the first time is a page more for each
+ * snapshot to write and the image to hold. Carving a large free block puts
+ * the rest back at the head of its list, so a run of small allocations
+ * bumps through one block in O(1) each. */
 static void *take(struct vm_root *r, uint64_t words)
 {
 	if (words < VM_SMALL_LISTS && r->free_small[words]) {
@@ -316,13 +323,16 @@ static void *take(struct vm_root *r, uint64_t words)
 		r->free_small[words] = (uint64_t)(uintptr_t)b->next;
 		return b;
 	}
-	if (r->heap_hi - r->bump >= words * 8) {
-		struct vm_obj *o = (struct vm_obj *)(uintptr_t)r->bump;
-		r->bump += words * 8;
-		o->words = (uint32_t)words;
+	void *o = take_large(r, words);
+	if (o != NULL)
 		return o;
+	if (r->heap_hi - r->bump >= words * 8) {
+		struct vm_obj *b = (struct vm_obj *)(uintptr_t)r->bump;
+		r->bump += words * 8;
+		b->words = (uint32_t)words;
+		return b;
 	}
-	return take_large(r, words);
+	return NULL;
 }
 
 /* Marking work per allocated word: enough that a cycle normally ends

@@ -2,16 +2,22 @@
  * buys on the node runtime. A VM loop prints time.nanos every K iterations;
  * for each period we measure the loop's speed (against a run with no
  * snapshots) and the output-commit latency (VM write to release). This is
- * what phantomd's default --snapshot-ms is chosen from. */
+ * what phantomd's default --snapshot-ms is chosen from. Then the real
+ * mutator under snapshots at 100 Hz: programs of the vm part (allocation
+ * heavy, so they dirty pages all the time) run to completion as the node's
+ * app, against the same runs with no snapshot. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "bench_report.h"
+#include "capture.h"
 #include "hosted.h"
 #include "plat.h"
 #include "cluster-tools/asm/asm.h"
+#include "persist/image.h"
 #include "replication/node.h"
 
 #define K 20000
@@ -106,6 +112,142 @@ static int run(const struct node_class *cls, uint64_t interval_ms, bool hold,
 	return 0;
 }
 
+/* ---- VM programs to completion, snapshots at 100 Hz vs none ------------- */
+
+#define PROG_ROUNDS 5
+static struct capture prog_out;
+
+static void prog_sink(void *ctx, const char *s, size_t len)
+{
+	capture_out(ctx, s, len);
+}
+
+/* Milliseconds node_run takes to finish the program, and what it printed
+ * (released by the final snapshot at the latest). */
+static double run_prog(const struct node_class *cls, uint64_t interval_ms,
+		       char *out, size_t outcap)
+{
+	char path[64], why[256];
+	snprintf(path, sizeof path, "/tmp/node_bench.%d.img", (int)getpid());
+	unlink(path);
+	struct plat_blk *blk;
+	if (plat_blk_open(path, PLAT_BLK_CREATE, 512u << 20, &blk) < 0)
+		return -1;
+	struct node_config cfg = {
+		.blk = blk, .create = true, .arena_size = 256u << 20,
+		.interval_ns = interval_ms * 1000000ull, .output_commit = true,
+		.classes = cls, .nclasses = 1, .entry_class = "Main",
+		.entry_method = "main", .console = prog_sink, .cow_pages = 2048,
+		.console_ctx = &prog_out,
+	};
+	struct node *n;
+	capture_reset(&prog_out);
+	if (node_boot(&cfg, &n, why, sizeof why) < 0) {
+		fprintf(stderr, "node_bench: %s\n", why);
+		return -1;
+	}
+	struct pst_image_stats s0, s1;
+	pst_image_stats(node_image(n), &s0);
+	struct rusage ru0, ru1;
+	getrusage(RUSAGE_THREAD, &ru0);
+	uint64_t t0 = plat_monotonic_ns();
+	struct node_run_result r;
+	int rc = node_run(n, &r);
+	uint64_t el = plat_monotonic_ns() - t0;
+	getrusage(RUSAGE_THREAD, &ru1);
+	pst_image_stats(node_image(n), &s1);
+	uint64_t ep = s1.snap.epochs_committed - s0.snap.epochs_committed;
+	if (ep == 0)
+		ep = 1;              /* no snapshot: totals */
+	if (getenv("NODE_BENCH_DIAG"))
+		fprintf(stderr, "diag %s %llu ms: %llu epochs, per epoch: %.1f "
+			"write faults (%.1f around), %.1f read faults, %.1f cow "
+			"copies, %.1f saved, %.1f unused, %.1f unchanged; "
+			"runner %.0f ms user %.0f ms sys of %.0f ms; max pause "
+			"%.0f us, %llu cow waits %.1f ms\n",
+			cls->name, (unsigned long long)interval_ms,
+			(unsigned long long)ep,
+			(double)(s1.arena.write_faults - s0.arena.write_faults) / ep,
+			(double)(s1.arena.around_pages - s0.arena.around_pages) / ep,
+			(double)(s1.arena.read_faults - s0.arena.read_faults) / ep,
+			(double)(s1.arena.cow_copies - s0.arena.cow_copies) / ep,
+			(double)(s1.snap.pages_saved - s0.snap.pages_saved) / ep,
+			(double)(s1.snap.pages_unused - s0.snap.pages_unused) / ep,
+			(double)(s1.pages_unchanged - s0.pages_unchanged) / ep,
+			(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) * 1e3 +
+			(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e3,
+			(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) * 1e3 +
+			(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e3,
+			el / 1e6, s1.snap.max_pause_ns / 1e3,
+			(unsigned long long)(s1.arena.cow_waits - s0.arena.cow_waits),
+			(s1.arena.cow_wait_ns - s0.arena.cow_wait_ns) / 1e6);
+	if (node_shutdown(n, true) < 0 || rc < 0 || !r.finished || r.failed) {
+		fprintf(stderr, "node_bench: %s did not finish: %s\n", cls->name,
+			r.err);
+		rc = -1;
+	}
+	plat_blk_close(blk);
+	unlink(path);
+	snprintf(out, outcap, "%s", capture_str(&prog_out));
+	capture_reset(&prog_out);
+	return rc < 0 ? -1 : (double)el / 1e6;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Rounds of (none, 100 Hz) in alternating order; the overhead is the median
+ * of the rounds' own. Both runs must print the same answer. */
+static int bench_prog(const char *prog)
+{
+	char path[128], err[512], a[256], b[256];
+	snprintf(path, sizeof path, "tests/bench/vm/%s.pasm", prog);
+	size_t len, n;
+	uint8_t *bytes;
+	char *text = read_whole_file(path, &len);
+	if (!text || pasm_assemble(path, text, len, &bytes, &n, err, sizeof err)) {
+		fprintf(stderr, "node_bench: %s: %s\n", path, text ? err : "cannot read");
+		free(text);
+		return -1;
+	}
+	free(text);
+	struct node_class cls = { path, bytes, n };
+	double none[PROG_ROUNDS], hz[PROG_ROUNDS], over[PROG_ROUNDS];
+	for (int i = 0; i < PROG_ROUNDS; i++) {
+		for (int k = 0; k < 2; k++) {
+			bool clocked = (k ^ (i & 1)) != 0;
+			double ms = run_prog(&cls, clocked ? 10 : 100000,
+					     clocked ? b : a, sizeof a);
+			if (ms < 0) {
+				free(bytes);
+				return -1;
+			}
+			(clocked ? hz : none)[i] = ms;
+		}
+		if (a[0] == 0 || strcmp(a, b) != 0) {
+			fprintf(stderr, "node_bench: %s printed \"%s\" without "
+				"snapshots, \"%s\" with\n", prog, a, b);
+			free(bytes);
+			return -1;
+		}
+		over[i] = 100.0 * (hz[i] - none[i]) / none[i];
+	}
+	free(bytes);
+	qsort(none, PROG_ROUNDS, sizeof none[0], cmp_dbl);
+	qsort(hz, PROG_ROUNDS, sizeof hz[0], cmp_dbl);
+	qsort(over, PROG_ROUNDS, sizeof over[0], cmp_dbl);
+	char name[96];
+	snprintf(name, sizeof name, "vm_%s_snapshots_100Hz", prog);
+	bench_metric_peer(name, hz[PROG_ROUNDS / 2], "ms", "no snapshots",
+			  none[PROG_ROUNDS / 2]);
+	snprintf(name, sizeof name, "vm_%s_overhead_snapshots_100Hz", prog);
+	bench_metric(name, over[PROG_ROUNDS / 2], "%");
+	return 0;
+}
+
 int main(void)
 {
 	if (plat_hosted_init() != 0)
@@ -139,5 +281,9 @@ int main(void)
 			 (unsigned long long)periods[i]);
 		bench_metric(name, p, "ms");
 	}
+	static const char *const progs[] = { "alloc", "trees", "calls" };
+	for (unsigned i = 0; i < sizeof progs / sizeof progs[0]; i++)
+		if (bench_prog(progs[i]) < 0)
+			return 1;
 	return bench_finish() == 0 ? 0 : 1;
 }

@@ -423,6 +423,70 @@ TEST(write_fault_around)
 	CHECK_EQ(close_small(a), 0);
 }
 
+/* Saves one batch: every page whose number is in `same` is reported as
+ * unchanged (as the image's sink finds a fault-around guess not written). */
+static void save_batch(struct pst_arena *a, struct pst_arena_batch *b,
+		       uint32_t same_lo, uint32_t same_hi)
+{
+	uint8_t buf[PAGE];
+	const void *c;
+	for (uint32_t i = 0; i < b->count; i++) {
+		uint32_t p = b->pages[i];
+		pst_arena_save_page(a, p, buf, &c);
+		if (p >= same_lo && p < same_hi)
+			pst_arena_save_unchanged(a, p);
+		else
+			pst_arena_save_done(a, p);
+	}
+	pst_arena_batch_free(b);
+}
+
+/* A neighbour taken along but found unchanged stops being taken: after one
+ * more epoch (the guess was made HOT before its save said so) the window's
+ * trap takes only the pages really written; a write to the cold page then
+ * traps on its own and makes it HOT again. */
+TEST(unchanged_neighbours_cool_down)
+{
+	open_around = 16;
+	struct pst_arena *a = open_small(16ull << 20, false, 64, 0);
+	open_around = 0;
+	CHECK(a != NULL);
+	struct pst_arena_batch b;
+	for (uint32_t p = 0; p < 16; p++)
+		page(a, p)[0] = 1;                   /* all 16 HOT */
+	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
+	save_batch(a, &b, 0, 0);
+	struct pst_arena_stats st0, st;
+	unsigned taken[3];
+	for (int e = 0; e < 3; e++) {
+		pst_arena_stats(a, &st0);
+		page(a, 0)[1] = (uint8_t)e;          /* only page 0 written */
+		pst_arena_stats(a, &st);
+		taken[e] = (unsigned)(st.around_pages - st0.around_pages);
+		CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
+		CHECK_EQ(b.count, 1 + taken[e]);
+		save_batch(a, &b, 1, 16);            /* 1..15 unchanged */
+	}
+	CHECK_EQ(taken[0], 15);                      /* HOT from the first epoch */
+	CHECK_EQ(taken[1], 15);                      /* HOT from the last cut  */
+	CHECK_EQ(taken[2], 0);                       /* cold: left alone       */
+	pst_arena_stats(a, &st0);
+	page(a, 7)[0] = 9;                           /* really written again */
+	pst_arena_stats(a, &st);
+	CHECK_EQ(st.write_faults, st0.write_faults + 1);
+	page(a, 0)[1] = 9;
+	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
+	CHECK_EQ(b.count, 2);
+	save_batch(a, &b, 0, 0);
+	pst_arena_stats(a, &st0);
+	page(a, 0)[1] = 10;                          /* takes page 7 again */
+	pst_arena_stats(a, &st);
+	CHECK_EQ(st.around_pages, st0.around_pages + 1);
+	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
+	save_batch(a, &b, 0, 0);
+	CHECK_EQ(close_small(a), 0);
+}
+
 TEST(declare_unused)
 {
 	atomic_store(&pager_calls, 0);
@@ -585,6 +649,7 @@ int main(void)
 	RUN(prepare_then_write_keeps_the_instant);
 	RUN(prepare_racing_a_write_fault_keeps_the_instant);
 	RUN(write_fault_around);
+	RUN(unchanged_neighbours_cool_down);
 	RUN(declare_unused);
 	RUN(concurrent_first_touch);
 	RUN(leaf_reserve_starvation_waits);

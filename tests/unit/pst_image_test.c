@@ -194,7 +194,7 @@ TEST(deltas_rebuild_a_replica)
 	CHECK(pst_mut_registry_new(&reg) == 0 && pst_mut_register(reg, &m) == 0);
 	struct pst_image_config cfg = { .blk = blk, .arena_size = ARENA,
 					.world = pst_mut_world(reg),
-					.on_delta = record_delta, .on_delta_ctx = log };
+					.on_delta = record_delta, .cb_ctx = log };
 	struct pst_image *img;
 	char why[256];
 	CHECK_EQ(pst_image_create(&cfg, &img, why, sizeof why), 0);
@@ -273,8 +273,23 @@ TEST(deltas_rebuild_a_replica)
 /* The leader commits its pages directly; when that commit fails (a flush
  * error here), the retried epoch_end commits by applying the delta instead:
  * the epoch is committed once, with the contents at its instant. */
-TEST(failed_commit_falls_back_to_the_delta)
+static uint64_t commits_seen[8];
+static unsigned ncommits_seen;
+static void count_commit(void *ctx, uint64_t epoch)
 {
+	(void)ctx;
+	if (ncommits_seen < 8)
+		commits_seen[ncommits_seen] = epoch;
+	ncommits_seen++;
+}
+
+/* A failed direct commit is retried by applying the epoch's delta, with or
+ * without a consumer of the deltas; on_commit sees every committed epoch,
+ * on_delta every committed delta. */
+static void fallback_commit(bool shipping)
+{
+	struct delta_log *log = calloc(1, sizeof *log);
+	ncommits_seen = 0;
 	struct plat_blk *file = new_file("c.img", 64u << 20);
 	struct blkfault *f;
 	CHECK(file != NULL);
@@ -283,7 +298,10 @@ TEST(failed_commit_falls_back_to_the_delta)
 	struct pst_mutator *m;
 	CHECK(pst_mut_registry_new(&reg) == 0 && pst_mut_register(reg, &m) == 0);
 	struct pst_image_config cfg = { .blk = blkfault_dev(f), .arena_size = ARENA,
-					.world = pst_mut_world(reg) };
+					.world = pst_mut_world(reg),
+					.on_commit = count_commit,
+					.on_delta = shipping ? record_delta : NULL,
+					.cb_ctx = log };
 	struct pst_image *img;
 	char why[256];
 	CHECK_EQ(pst_image_create(&cfg, &img, why, sizeof why), 0);
@@ -305,6 +323,9 @@ TEST(failed_commit_falls_back_to_the_delta)
 	pst_image_stats(img, &st);
 	CHECK(st.snap.sink_errors >= 1);          /* the fault did fire */
 	CHECK_EQ(st.snap.epochs_committed, 2);
+	CHECK(ncommits_seen == 2 && commits_seen[0] == e1 && commits_seen[1] == e2);
+	CHECK_EQ(log->n, shipping ? 2 : 0);
+	CHECK(!shipping || (log->epoch[0] == e1 && log->epoch[1] == e2));
 	pst_mut_block(m);
 	CHECK_EQ(pst_image_close(img, false), 0);
 	pst_mut_unblock(m);
@@ -321,8 +342,18 @@ TEST(failed_commit_falls_back_to_the_delta)
 	pst_mut_unblock(m);
 	plat_blk_close(blk);
 	free(copy);
+	for (int i = 0; i < log->n; i++)
+		free(log->bytes[i]);
+	free(log);
 	pst_mut_unregister(m);
 	pst_mut_registry_free(reg);
+}
+
+TEST(failed_commit_falls_back_to_the_delta)
+{
+	fallback_commit(false);
+	if (!check_failed_now_)
+		fallback_commit(true);
 }
 
 TEST(foreign_device_refused)
