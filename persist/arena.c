@@ -220,8 +220,9 @@ static int unprotect_dirty(struct pst_pg *e, void *addr)
 }
 
 /* Fault-around for a write to pgno, a HOT page now DIRTY (arena.h): takes
- * the window's HOT neighbours that need no wait, then unprotects each run
- * of taken pages with one call. */
+ * the window's HOT neighbours that need no wait and are not COLD (saved
+ * unchanged since they were made HOT), then unprotects each run of taken
+ * pages with one call. */
 static int unprotect_around(struct pst_arena *a, uint32_t pgno)
 {
 	uint32_t lo = pgno & ~(a->around - 1), hi = lo + a->around;
@@ -233,7 +234,7 @@ static int unprotect_around(struct pst_arena *a, uint32_t pgno)
 		if (qe == NULL)
 			continue;
 		uint32_t s = LOAD(&qe->st);
-		if ((s & (RES_MASK | ST_DIRTY | ST_UNUSED | ST_HOT)) !=
+		if ((s & (RES_MASK | ST_DIRTY | ST_UNUSED | ST_HOT | ST_COLD)) !=
 		    (RES_PRESENT | ST_HOT))
 			continue;
 		if (SAVE(s) == S_PENDING) {

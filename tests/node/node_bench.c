@@ -261,25 +261,29 @@ int main(void)
 	}
 	struct node_class cls = { "bench.pcl", bytes, len };
 	bench_begin("node", "build/bench");
-	double base, m, p;
-	/* No snapshot during the run (a 100 s period), output written at once. */
-	if (run(&cls, 100000, false, &base, &m, &p) < 0)
-		return 1;
-	static const uint64_t periods[] = { 10, 25, 50, 100 };
-	for (unsigned i = 0; i < sizeof periods / sizeof periods[0]; i++) {
-		double ips;
-		char name[96];
-		if (run(&cls, periods[i], true, &ips, &m, &p) < 0)
+	/* NODE_BENCH_ONLY=progs: only the VM programs (for tuning). */
+	const char *only = getenv("NODE_BENCH_ONLY");
+	if (only == NULL || strcmp(only, "progs") != 0) {
+		double base, m, p;
+		/* No snapshot during the run (a 100 s period), output written at once. */
+		if (run(&cls, 100000, false, &base, &m, &p) < 0)
 			return 1;
-		snprintf(name, sizeof name, "vm_loop_snapshot_%llums",
-			 (unsigned long long)periods[i]);
-		bench_metric_peer(name, ips / 1e6, "Miter/s", "no snapshots", base / 1e6);
-		snprintf(name, sizeof name, "output_latency_mean_%llums",
-			 (unsigned long long)periods[i]);
-		bench_metric(name, m, "ms");
-		snprintf(name, sizeof name, "output_latency_p99_%llums",
-			 (unsigned long long)periods[i]);
-		bench_metric(name, p, "ms");
+		static const uint64_t periods[] = { 10, 25, 50, 100 };
+		for (unsigned i = 0; i < sizeof periods / sizeof periods[0]; i++) {
+			double ips;
+			char name[96];
+			if (run(&cls, periods[i], true, &ips, &m, &p) < 0)
+				return 1;
+			snprintf(name, sizeof name, "vm_loop_snapshot_%llums",
+				 (unsigned long long)periods[i]);
+			bench_metric_peer(name, ips / 1e6, "Miter/s", "no snapshots", base / 1e6);
+			snprintf(name, sizeof name, "output_latency_mean_%llums",
+				 (unsigned long long)periods[i]);
+			bench_metric(name, m, "ms");
+			snprintf(name, sizeof name, "output_latency_p99_%llums",
+				 (unsigned long long)periods[i]);
+			bench_metric(name, p, "ms");
+		}
 	}
 	static const char *const progs[] = { "alloc", "trees", "calls" };
 	for (unsigned i = 0; i < sizeof progs / sizeof progs[0]; i++)

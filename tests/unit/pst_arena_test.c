@@ -441,10 +441,10 @@ static void save_batch(struct pst_arena *a, struct pst_arena_batch *b,
 	pst_arena_batch_free(b);
 }
 
-/* A neighbour taken along but found unchanged stops being taken: after one
- * more epoch (the guess was made HOT before its save said so) the window's
- * trap takes only the pages really written; a write to the cold page then
- * traps on its own and makes it HOT again. */
+/* A neighbour taken along but found unchanged stops being taken as soon as
+ * its save says so (it is COLD, though still HOT from the last instant):
+ * the window's trap takes only the pages really written; a write to the
+ * cold page then traps on its own and makes it HOT again. */
 TEST(unchanged_neighbours_cool_down)
 {
 	open_around = 16;
@@ -468,8 +468,8 @@ TEST(unchanged_neighbours_cool_down)
 		save_batch(a, &b, 1, 16);            /* 1..15 unchanged */
 	}
 	CHECK_EQ(taken[0], 15);                      /* HOT from the first epoch */
-	CHECK_EQ(taken[1], 15);                      /* HOT from the last cut  */
-	CHECK_EQ(taken[2], 0);                       /* cold: left alone       */
+	CHECK_EQ(taken[1], 0);                       /* saved unchanged: COLD  */
+	CHECK_EQ(taken[2], 0);                       /* and no longer HOT      */
 	pst_arena_stats(a, &st0);
 	page(a, 7)[0] = 9;                           /* really written again */
 	pst_arena_stats(a, &st);
