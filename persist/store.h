@@ -44,6 +44,15 @@ uint64_t pst_store_free_blocks(const struct pst_store *s);
 bool pst_store_fell_back(const struct pst_store *s);
 const char *pst_store_notice(const struct pst_store *s);
 
+/* For a caller that serialises its store calls with a lock: unlock(ctx) is
+ * called before each device flush and relock(ctx) after it, so the lock is
+ * not held across the slow part of a commit. While a commit waits for its
+ * flush, reads (pst_store_read_page*) may run and see the committed epoch;
+ * nothing else may. Every call that can flush (txn_begin, txn_commit) must
+ * then be made with the lock held. */
+void pst_store_set_flush_unlock(struct pst_store *s, void (*unlock)(void *),
+				void (*relock)(void *), void *ctx);
+
 /* Page pgno at the committed epoch into buf (4096 bytes). An absent page
  * reads as zeros with *present = false (present may be NULL). A checksum or
  * I/O failure returns -ERR_CORRUPT / -ERR_IO; pst_store_last_error() says

@@ -60,6 +60,8 @@ struct pst_store {
 	bool other_wipe;              /* other slot must be zeroed before reuse */
 	bool broken;                  /* a failed commit left the disk unknown */
 	bool fell_back;
+	void (*flush_unlock)(void *ctx), (*flush_relock)(void *ctx);
+	void *flush_ctx;
 	uint64_t nblocks;             /* = cur.dev_blocks                       */
 
 	/* Space. used = live in cur ∪ live in a protected other ∪ allocated by

@@ -75,7 +75,12 @@ int pst_store_io(struct pst_store *s, bool wr, uint64_t b, void *buf)
 
 int pst_store_flush(struct pst_store *s, const char *what)
 {
+	/* Only the device is touched in between: no store state. */
+	if (s->flush_unlock)
+		s->flush_unlock(s->flush_ctx);
 	int rc = plat_blk_flush(s->blk);
+	if (s->flush_unlock)
+		s->flush_relock(s->flush_ctx);
 	if (rc < 0)
 		return pst_store_seterr(s, rc, "%s: flush of %s failed: %s",
 					s->blk->name ? s->blk->name : "store",
@@ -179,6 +184,14 @@ int pst_store_sb_decode(const uint8_t *img, uint32_t slot, uint64_t dev_size,
 	}
 	memcpy(sb->meta, img + PST_SB_META_OFF, sb->meta_len);
 	return 0;
+}
+
+void pst_store_set_flush_unlock(struct pst_store *s, void (*unlock)(void *),
+				void (*relock)(void *), void *ctx)
+{
+	s->flush_unlock = unlock;
+	s->flush_relock = relock;
+	s->flush_ctx = ctx;
 }
 
 int pst_store_format(struct plat_blk *blk, uint64_t arena_pages,
