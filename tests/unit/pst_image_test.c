@@ -2,6 +2,7 @@
  * reopen with exactly its contents, and the deltas it emits rebuild the same
  * image on a second store (what a replica does), epoch by epoch, and an
  * epoch whose direct commit fails is committed by applying its delta. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +357,105 @@ TEST(failed_commit_falls_back_to_the_delta)
 		fallback_commit(true);
 }
 
+/* A device whose flush, once armed, waits at a gate (at most 3 s). */
+struct gate_blk {
+	struct plat_blk pub;
+	struct plat_blk *inner;
+	atomic_int armed, in_flush, released;
+};
+
+static int gate_read(struct plat_blk *b, uint64_t off, void *buf, size_t len)
+{
+	struct gate_blk *g = (struct gate_blk *)b;
+	return g->inner->ops->read(g->inner, off, buf, len);
+}
+
+static int gate_write(struct plat_blk *b, uint64_t off, const void *buf,
+		      size_t len)
+{
+	struct gate_blk *g = (struct gate_blk *)b;
+	return g->inner->ops->write(g->inner, off, buf, len);
+}
+
+static int gate_flush(struct plat_blk *b)
+{
+	struct gate_blk *g = (struct gate_blk *)b;
+	if (atomic_load(&g->armed)) {
+		atomic_store(&g->in_flush, 1);
+		for (int i = 0; i < 3000 && !atomic_load(&g->released); i++)
+			plat_sleep_ns(1000000);
+		atomic_store(&g->released, 1);
+	}
+	return g->inner->ops->flush(g->inner);
+}
+
+static void gate_close(struct plat_blk *b)
+{
+	struct gate_blk *g = (struct gate_blk *)b;
+	plat_blk_close(g->inner);
+}
+
+static const struct plat_blk_ops gate_ops = { gate_read, gate_write,
+					      gate_flush, gate_close };
+
+struct syncer {
+	struct pst_image *img;
+	int rc;
+};
+
+static void sync_main(void *arg)
+{
+	struct syncer *y = arg;
+	y->rc = pst_image_sync(y->img, 10000000000ull, NULL);
+}
+
+/* A page-in (the pager reads the store) does not wait for a commit's
+ * device flush: the writer does not hold the store across it. */
+TEST(page_in_does_not_wait_for_a_commit_flush)
+{
+	struct rig r;
+	CHECKF(rig_open(&r, "g.img", true) == 0, "%s", r.why);
+	uint8_t *base = pst_image_base(r.img);
+	for (unsigned p = 0; p < 16; p++)
+		memset(base + p * PLAT_PAGE_SIZE, 0x40 + (int)p, PLAT_PAGE_SIZE);
+	CHECK_EQ(rig_close(&r, true), 0);
+
+	static struct gate_blk g;
+	memset(&g, 0, sizeof g);
+	g.inner = reopen_file("g.img");
+	CHECK(g.inner != NULL);
+	g.pub = (struct plat_blk){ .ops = &gate_ops, .size = g.inner->size,
+				   .name = "gate" };
+	r.cfg = (struct pst_image_config){ .blk = &g.pub,
+					   .world = pst_mut_world(r.reg) };
+	CHECK_EQ(pst_image_open(&r.cfg, &r.img, r.why, sizeof r.why), 0);
+	base = pst_image_base(r.img);
+	base[0] = 1;                          /* page 0: in the next epoch */
+	atomic_store(&g.armed, 1);
+	struct syncer y = { .img = r.img, .rc = 1 };
+	plat_thread *t;
+	CHECK_EQ(plat_thread_create(&t, sync_main, &y, "syncer"), 0);
+	for (int i = 0; i < 3000 && !atomic_load(&g.in_flush); i++) {
+		pst_mut_poll(r.m);            /* let the instant happen */
+		plat_sleep_ns(1000000);
+	}
+	bool flushing = atomic_load(&g.in_flush);
+	bool page_ok = base[5 * PLAT_PAGE_SIZE + 7] == 0x45;   /* a page-in */
+	bool during = !atomic_load(&g.released);
+	atomic_store(&g.released, 1);
+	plat_thread_join(t);
+	CHECK(flushing);
+	CHECK(page_ok);
+	CHECK(during);                        /* read while the flush waited */
+	CHECK_EQ(y.rc, 0);
+	atomic_store(&g.armed, 0);
+	pst_mut_block(r.m);
+	CHECK_EQ(pst_image_close(r.img, false), 0);
+	pst_mut_unblock(r.m);
+	plat_blk_close(&g.pub);
+	rig_free(&r);
+}
+
 TEST(foreign_device_refused)
 {
 	struct plat_blk *blk = new_file("junk.img", 1u << 20);
@@ -391,6 +491,7 @@ int main(void)
 	RUN(unchanged_pages_are_dropped);
 	RUN(deltas_rebuild_a_replica);
 	RUN(failed_commit_falls_back_to_the_delta);
+	RUN(page_in_does_not_wait_for_a_commit_flush);
 	RUN(foreign_device_refused);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir_);
