@@ -382,7 +382,7 @@ int pst_arena_open(const struct pst_arena_config *cfg, struct pst_arena **out)
 	a->pager = cfg->pager;
 	a->ntop = (a->npages + LEAF_PAGES - 1) / LEAF_PAGES;
 	a->nreserve = cfg->leaf_reserve ? cfg->leaf_reserve : 16;
-	a->cow_n = cfg->cow_pages ? cfg->cow_pages : 256;
+	a->cow_n = cfg->cow_pages ? cfg->cow_pages : 1024;
 	a->around = cfg->write_around ? cfg->write_around : 64;
 	a->cow_words = (a->cow_n + 63) / 64;
 	atomic_init(&a->dirty_head, NIL);

@@ -88,7 +88,7 @@ struct pst_pager {
 struct pst_arena_config {
 	uint64_t size;           /* bytes, page multiple, <= PLAT_ARENA_MAX      */
 	struct pst_pager pager;  /* page_in NULL: every page starts as zeros      */
-	uint32_t cow_pages;      /* COW copy budget, pages (0: default 256)       */
+	uint32_t cow_pages;      /* COW copy budget, pages (0: default 1024)      */
 	uint32_t leaf_reserve;   /* preallocated leaves (0: default 16)           */
 	uint32_t write_around;   /* fault-around window, pages, a power of two
 				  * (0: default 64; 1: off)                    */

@@ -67,15 +67,22 @@ static void stop_later(void *arg)
 	node_stop(((struct stopper *)arg)->n);
 }
 
+/* A new image file of `size` bytes, its path in path. */
+static struct plat_blk *fresh_device(char *path, size_t cap, uint64_t size)
+{
+	snprintf(path, cap, "/tmp/node_bench.%d.img", (int)getpid());
+	unlink(path);
+	struct plat_blk *blk;
+	return plat_blk_open(path, PLAT_BLK_CREATE, size, &blk) < 0 ? NULL : blk;
+}
+
 /* One run: loop iterations per second, and mean/p99 latency in ms. */
 static int run(const struct node_class *cls, uint64_t interval_ms, bool hold,
 	       double *ips, double *mean, double *p99)
 {
 	char path[64], why[256];
-	snprintf(path, sizeof path, "/tmp/node_bench.%d.img", (int)getpid());
-	unlink(path);
-	struct plat_blk *blk;
-	if (plat_blk_open(path, PLAT_BLK_CREATE, 64u << 20, &blk) < 0)
+	struct plat_blk *blk = fresh_device(path, sizeof path, 64u << 20);
+	if (blk == NULL)
 		return -1;
 	struct node_config cfg = {
 		.blk = blk, .create = true, .arena_size = 16u << 20,
@@ -128,16 +135,14 @@ static double run_prog(const struct node_class *cls, uint64_t interval_ms,
 		       char *out, size_t outcap)
 {
 	char path[64], why[256];
-	snprintf(path, sizeof path, "/tmp/node_bench.%d.img", (int)getpid());
-	unlink(path);
-	struct plat_blk *blk;
-	if (plat_blk_open(path, PLAT_BLK_CREATE, 512u << 20, &blk) < 0)
+	struct plat_blk *blk = fresh_device(path, sizeof path, 512u << 20);
+	if (blk == NULL)
 		return -1;
 	struct node_config cfg = {
 		.blk = blk, .create = true, .arena_size = 256u << 20,
 		.interval_ns = interval_ms * 1000000ull, .output_commit = true,
 		.classes = cls, .nclasses = 1, .entry_class = "Main",
-		.entry_method = "main", .console = prog_sink, .cow_pages = 2048,
+		.entry_method = "main", .console = prog_sink,
 		.console_ctx = &prog_out,
 	};
 	struct node *n;
