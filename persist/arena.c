@@ -200,8 +200,8 @@ static int page_in(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		BUMP(&a->read_faults, 1);
 	}
 	BUMP(&a->page_ins, 1);
-	set_res_bits(e, (s & ~(RES_MASK | ST_UNUSED)) | RES_PRESENT |
-		     (dirty ? ST_DIRTY : 0));
+	set_res_bits(e, (s & ~(RES_MASK | ST_UNUSED | (is_write ? ST_COLD : 0))) |
+		     RES_PRESENT | (dirty ? ST_DIRTY : 0));
 	return 0;
 }
 

@@ -25,8 +25,9 @@
  *   COLD:  its last save found it equal to its committed contents (a
  *          fault-around guess not written after all): the next cut does
  *          not make it HOT, so a guess that keeps failing stops being
- *          taken. Set by pst_arena_save_unchanged, cleared by a write
- *          fault (proof of a write) and by the cut.
+ *          taken. Set by pst_arena_save_unchanged (unless the page is
+ *          DIRTY again by then), cleared by a write trap (proof of a
+ *          write) and by the cut.
  *
  * States live in a two-level table: a top array of 1 pointer per 16 MiB of
  * arena (32 KiB of pointers for 64 GiB, zero pages until used) and leaves of

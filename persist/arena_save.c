@@ -255,8 +255,10 @@ void pst_arena_save_unchanged(struct pst_arena *a, uint32_t pgno)
 	struct pst_pg *e = pg_lookup(a, pgno);
 	if (e == NULL)
 		return;
+	/* A page written again meanwhile (DIRTY: trapped or taken along
+	 * while the sink compared) is no failed guess: leave it. */
 	uint32_t s = LOAD(&e->st);
-	while (!CAS(&e->st, &s, s | ST_COLD))
+	while (!(s & ST_DIRTY) && !CAS(&e->st, &s, s | ST_COLD))
 		;
 }
 

@@ -62,7 +62,7 @@ static int sink_call(struct pst_snap *s, enum sink_op op, uint64_t epoch,
 	uint64_t delay = RETRY_MIN_NS;
 	for (;;) {
 		int rc = sink_once(s, op, epoch, pgno, contents);
-		if (rc >= 0)
+		if (rc == 0 || (op == OP_PAGE && rc == PST_SINK_UNCHANGED))
 			return rc;
 		plat_mutex_lock(s->mu);
 		s->st.sink_errors++;

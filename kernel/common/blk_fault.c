@@ -32,6 +32,7 @@ struct blkfault {
 	unsigned nflips;
 	bool dead;
 	struct blkfault_stats st;
+	plat_mutex *mu;             /* one device operation at a time */
 };
 
 static int bf_check(struct blkfault *f, uint64_t off, const void *buf, size_t len)
@@ -76,9 +77,8 @@ static void overlay(uint64_t off, uint8_t *buf, size_t len, uint64_t woff,
 		memcpy(buf + (lo - off), wdata + (lo - woff), (size_t)(hi - lo));
 }
 
-static int bf_read(struct plat_blk *b, uint64_t off, void *buf, size_t len)
+static int read_locked(struct blkfault *f, uint64_t off, void *buf, size_t len)
 {
-	struct blkfault *f = (struct blkfault *)b;
 	f->st.reads++;
 	int rc = bf_check(f, off, buf, len);
 	if (rc < 0)
@@ -95,9 +95,9 @@ static int bf_read(struct plat_blk *b, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
-static int bf_write(struct plat_blk *b, uint64_t off, const void *buf, size_t len)
+static int write_locked(struct blkfault *f, uint64_t off, const void *buf,
+			size_t len)
 {
-	struct blkfault *f = (struct blkfault *)b;
 	f->st.writes++;
 	int rc = bf_check(f, off, buf, len);
 	if (rc < 0)
@@ -149,13 +149,41 @@ static int apply(struct blkfault *f)
 	return plat_blk_flush(f->lower);
 }
 
-static int bf_flush(struct plat_blk *b)
+static int flush_locked(struct blkfault *f)
 {
-	struct blkfault *f = (struct blkfault *)b;
 	f->st.flushes++;
 	if (bf_power_lost(f) || bf_fires(&f->fail_flush))
 		return -ERR_IO;
 	return apply(f);
+}
+
+/* The device operations may come from several threads (a store lets a
+ * read run while another thread's flush is under way): one at a time. */
+static int bf_read(struct plat_blk *b, uint64_t off, void *buf, size_t len)
+{
+	struct blkfault *f = (struct blkfault *)b;
+	plat_mutex_lock(f->mu);
+	int rc = read_locked(f, off, buf, len);
+	plat_mutex_unlock(f->mu);
+	return rc;
+}
+
+static int bf_write(struct plat_blk *b, uint64_t off, const void *buf, size_t len)
+{
+	struct blkfault *f = (struct blkfault *)b;
+	plat_mutex_lock(f->mu);
+	int rc = write_locked(f, off, buf, len);
+	plat_mutex_unlock(f->mu);
+	return rc;
+}
+
+static int bf_flush(struct plat_blk *b)
+{
+	struct blkfault *f = (struct blkfault *)b;
+	plat_mutex_lock(f->mu);
+	int rc = flush_locked(f);
+	plat_mutex_unlock(f->mu);
+	return rc;
 }
 
 static void bf_close(struct plat_blk *b)
@@ -167,6 +195,7 @@ static void bf_close(struct plat_blk *b)
 	if (f->own_lower)
 		plat_blk_close(f->lower);
 	free(f->w);
+	plat_mutex_free(f->mu);
 	free(f);
 }
 
@@ -184,6 +213,11 @@ int blkfault_wrap(struct plat_blk *lower, bool own_lower, struct blkfault **out)
 	struct blkfault *f = calloc(1, sizeof *f);
 	if (f == NULL)
 		return -ERR_NOMEM;
+	int rc = plat_mutex_new(&f->mu);
+	if (rc != 0) {
+		free(f);
+		return rc;
+	}
 	f->pub.ops = &bf_ops;
 	f->pub.size = lower->size;
 	f->pub.name = lower->name ? lower->name : "blkfault";

@@ -6,8 +6,9 @@
  * flush() applies the pending writes in order to the lower device and flushes
  * that. A simulated power cut lets a seeded random subset of the pending
  * writes reach the lower device, some torn to a prefix of their sectors.
- * Countdowns ("the nth write from now") count from 0 = the next one. Not
- * thread-safe: one user at a time. */
+ * Countdowns ("the nth write from now") count from 0 = the next one. The
+ * device operations are serialised (a read may come from one thread while
+ * another flushes); the controls below are for one test thread. */
 #ifndef PHANTOM_BLK_FAULT_H
 #define PHANTOM_BLK_FAULT_H
 

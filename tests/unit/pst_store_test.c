@@ -1030,6 +1030,10 @@ TEST(hosted_file)
 int main(void)
 {
 	check_begin("pst_store_test");
+	if (plat_hosted_init() != 0) {
+		printf("FAIL: pst_store_test/setup: plat_hosted_init\n");
+		return 1;
+	}
 	RUN(format_open_empty);
 	RUN(random_epochs);
 	RUN(one_level_map);
