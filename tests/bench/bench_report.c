@@ -114,6 +114,18 @@ int bench_finish(void)
 	return 0;
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+double bench_median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_dbl);
+	return v[n / 2];
+}
+
 uint64_t bench_now_ns(void)
 {
 	struct timespec ts;

@@ -20,6 +20,10 @@ void bench_metric_peer(const char *name, double value, const char *unit,
 /* Write the JSON and print the table; returns 0 or -1 if the file failed. */
 int bench_finish(void);
 
+/* The median of v[0..n) (n > 0); sorts v. Benchmarks that repeat a noisy
+ * measurement report it, so one disturbed round does not move the result. */
+double bench_median(double *v, int n);
+
 /* Monotonic wall clock in nanoseconds, for the benchmarks' own timing. */
 uint64_t bench_now_ns(void);
 

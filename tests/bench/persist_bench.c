@@ -473,27 +473,15 @@ static int mutator_run(uint64_t interval_ns, double *ops_s, double *ops_cpu_s,
 	return 0;
 }
 
-/* Wall-clock throughput is what the goal is about, but on a small machine it
- * also counts the mutator being descheduled while the writer (or anything
- * else) runs; ops per second of the mutator's own CPU time isolates what
- * the snapshots cost the mutator itself (faults, copies, parking). */
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Runs come in MUT_PAIRS adjacent pairs (none, clocked), alternately in
  * either order so drift cancels; the overheads are the median of the pairs'
  * own overheads, so a burst of load from elsewhere on a shared machine
- * skews one pair, not the result. */
+ * skews one pair, not the result. Wall-clock throughput is what the goal is
+ * about, but on a small machine it also counts the mutator being
+ * descheduled while the writer (or anything else) runs; ops per second of
+ * the mutator's own CPU time isolates what the snapshots cost the mutator
+ * itself (faults, copies, parking). */
 #define MUT_PAIRS 7
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(double), cmp_dbl);
-	return v[n / 2];
-}
 
 static int bench_mutator(void)
 {
@@ -518,17 +506,17 @@ static int bench_mutator(void)
 	}
 	unlink(IMG_FILE);
 	bench_metric_peer("mutator_ops_snapshots_100Hz",
-			  median(clocked, MUT_PAIRS) / 1e6, "Mops/s",
-			  "no snapshots", median(none, MUT_PAIRS) / 1e6);
+			  bench_median(clocked, MUT_PAIRS) / 1e6, "Mops/s",
+			  "no snapshots", bench_median(none, MUT_PAIRS) / 1e6);
 	bench_metric("mutator_overhead_snapshots_100Hz",
-		     median(over, MUT_PAIRS), "%");
+		     bench_median(over, MUT_PAIRS), "%");
 	bench_metric_peer("mutator_ops_per_cpu_s_snapshots_100Hz",
-			  median(ccpu, MUT_PAIRS) / 1e6, "Mops/cpu-s",
-			  "no snapshots", median(ncpu, MUT_PAIRS) / 1e6);
+			  bench_median(ccpu, MUT_PAIRS) / 1e6, "Mops/cpu-s",
+			  "no snapshots", bench_median(ncpu, MUT_PAIRS) / 1e6);
 	bench_metric("mutator_cpu_overhead_snapshots_100Hz",
-		     median(cover, MUT_PAIRS), "%");
+		     bench_median(cover, MUT_PAIRS), "%");
 	bench_metric("mutator_epochs_committed_per_s",
-		     median(ep, MUT_PAIRS) / (MUT_RUN_NS / 1e9), "epochs/s");
+		     bench_median(ep, MUT_PAIRS) / (MUT_RUN_NS / 1e9), "epochs/s");
 	return 0;
 }
 

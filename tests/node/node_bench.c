@@ -198,12 +198,6 @@ static double run_prog(const struct node_class *cls, uint64_t interval_ms,
 	return rc < 0 ? -1 : (double)el / 1e6;
 }
 
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Rounds of (none, 100 Hz) in alternating order; the overhead is the median
  * of the rounds' own. Both runs must print the same answer. */
 static int bench_prog(const char *prog)
@@ -241,15 +235,12 @@ static int bench_prog(const char *prog)
 		over[i] = 100.0 * (hz[i] - none[i]) / none[i];
 	}
 	free(bytes);
-	qsort(none, PROG_ROUNDS, sizeof none[0], cmp_dbl);
-	qsort(hz, PROG_ROUNDS, sizeof hz[0], cmp_dbl);
-	qsort(over, PROG_ROUNDS, sizeof over[0], cmp_dbl);
 	char name[96];
 	snprintf(name, sizeof name, "vm_%s_snapshots_100Hz", prog);
-	bench_metric_peer(name, hz[PROG_ROUNDS / 2], "ms", "no snapshots",
-			  none[PROG_ROUNDS / 2]);
+	bench_metric_peer(name, bench_median(hz, PROG_ROUNDS), "ms",
+			  "no snapshots", bench_median(none, PROG_ROUNDS));
 	snprintf(name, sizeof name, "vm_%s_overhead_snapshots_100Hz", prog);
-	bench_metric(name, over[PROG_ROUNDS / 2], "%");
+	bench_metric(name, bench_median(over, PROG_ROUNDS), "%");
 	return 0;
 }
 
