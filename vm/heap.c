@@ -13,7 +13,14 @@
  *
  * Collection: non-moving mark-sweep with incremental, snapshot-at-the-
  * beginning marking. Colours: white (mark 0), gray (mark 1, gray 1: fields
- * not scanned yet), black (mark 1, gray 0). A cycle starts by shading the
+ * not scanned yet), black (mark 1, gray 0). The two bits live in a side
+ * bitmap after the heap, [gc_bits, gc_bits + 8 * gc_bits_words), two bits
+ * per 16-byte granule (every block is at least 24 bytes, so no granule
+ * holds two block starts). A collection thus writes only the bitmap and
+ * the dead blocks, not every live object: on a persistent heap each page
+ * written is a page more for the next snapshot. Bits mean something only
+ * at block starts, and every block gets its bits when it is made (put_free,
+ * vm_alloc), so the bitmap is never cleared as a whole. A cycle starts by shading the
  * roots and every thread's stack below sp (work ∝ roots and stacks, not the
  * heap); then each allocation does a step of marking proportional to its
  * size: a cursor (gc_scan) walks the heap by block headers and scans gray
@@ -43,15 +50,58 @@ struct free_blk {
 	struct free_blk *next;
 };
 
+/* ---- colours: the side bitmap ---- */
+
+#define GC_MARK 1u
+#define GC_GRAY 2u
+#define GC_HEAP_PER_WORD 512u          /* 32 granules of 16 bytes, 2 bits each */
+
+_Static_assert(VM_OBJ_MIN_WORDS * 8 > 16, "one block start per 16-byte granule");
+
+static inline uint64_t *colour_word(const struct vm_root *r, const void *o, unsigned *shift)
+{
+	uint64_t g = ((uint64_t)(uintptr_t)o - r->heap_lo) >> 4;
+	*shift = (unsigned)(g & 31) * 2;
+	return (uint64_t *)(uintptr_t)r->gc_bits + (g >> 5);
+}
+
+static inline unsigned colour(const struct vm_root *r, const void *o)
+{
+	unsigned sh;
+	return (unsigned)(*colour_word(r, o, &sh) >> sh) & 3u;
+}
+
+static inline void set_colour(const struct vm_root *r, const void *o, unsigned c)
+{
+	unsigned sh;
+	uint64_t *w = colour_word(r, o, &sh);
+	*w = (*w & ~(3ull << sh)) | ((uint64_t)c << sh);
+}
+
+/* The heap and its bitmap share [lo, hi): the bitmap takes the end,
+ * 8 bytes per 512 bytes of heap (1/65 of the space). */
 void vm_heap_init(struct vm_root *r, uint64_t lo, uint64_t hi)
 {
+	uint64_t words = (hi - lo) / (GC_HEAP_PER_WORD + 8) + 1;
+	r->gc_bits = (hi - words * 8) & ~(uint64_t)7;
+	r->gc_bits_words = words;
 	r->heap_lo = lo;
-	r->heap_hi = hi;
+	r->heap_hi = r->gc_bits;
 	r->bump = lo;
 	memset(r->free_small, 0, sizeof r->free_small);
 	r->free_large = 0;
 	r->live_words = 0;
 	r->alloc_words = 0;
+}
+
+/* An attached region's heap and bitmap lie inside it and fit each other. */
+bool vm_heap_fits(const struct vm_root *r, uintptr_t base, size_t size)
+{
+	uint64_t end = (uint64_t)base + size;
+	return r->heap_lo >= base && r->heap_lo <= r->bump && r->bump <= r->heap_hi &&
+	       r->gc_bits == r->heap_hi && r->gc_bits <= end &&
+	       r->gc_bits_words <= (end - r->gc_bits) / 8 &&
+	       r->gc_bits_words >= (r->heap_hi - r->heap_lo + GC_HEAP_PER_WORD - 1) / GC_HEAP_PER_WORD;
 }
 
 static void put_free(struct vm_root *r, uint64_t addr, uint64_t words)
@@ -60,8 +110,7 @@ static void put_free(struct vm_root *r, uint64_t addr, uint64_t words)
 	b->h.cls = NULL;
 	b->h.words = (uint32_t)words;
 	b->h.nrefs = 0;
-	b->h.mark = 0;
-	b->h.gray = 0;
+	set_colour(r, b, 0);
 	uint64_t *list = words < VM_SMALL_LISTS ? &r->free_small[words] : &r->free_large;
 	b->next = (struct free_blk *)(uintptr_t)*list;
 	*list = addr;
@@ -79,10 +128,9 @@ static void shade_to(struct vm_root *r, bool stack, vm_value v)
 	if (!vm_is_ref(v))
 		return;
 	struct vm_obj *o = vm_ptr(v);
-	if (o->mark)
+	if (colour(r, o) & GC_MARK)
 		return;
-	o->mark = 1;
-	o->gray = 1;
+	set_colour(r, o, GC_MARK | GC_GRAY);
 	uint64_t a = (uint64_t)(uintptr_t)o;
 	if (stack && r->gc_ngray < VM_GC_GRAY) {
 		r->gc_gray[r->gc_ngray++] = a;
@@ -101,7 +149,7 @@ void vm_gc_shade(struct vm_root *r, vm_value v)
 static uint64_t scan(struct vm_root *r, struct vm_obj *o)
 {
 	vm_value *w = (vm_value *)(o + 1);
-	o->gray = 0;
+	set_colour(r, o, GC_MARK);
 	if (o->cls && o->cls->kind == VM_K_THREAD) {
 		struct vm_thread *t = (struct vm_thread *)o;
 		for (unsigned i = 0; i < VM_THREAD_NREFS; i++)
@@ -110,8 +158,7 @@ static uint64_t scan(struct vm_root *r, struct vm_obj *o)
 		if (t->stack) {
 			/* A stack is black without being scanned past sp: slots
 			 * above it are dead. */
-			t->stack->h.mark = 1;
-			t->stack->h.gray = 0;
+			set_colour(r, t->stack, GC_MARK);
 			for (uint64_t i = 0; i < t->sp; i++)
 				shade_to(r, true, t->stack->data[i]);
 			return 1 + VM_THREAD_NREFS + t->sp;
@@ -188,10 +235,10 @@ static bool sweep_some(struct vm_root *r, uint64_t budget, uint64_t *done)
 		uint64_t a = r->gc_sweep_at;
 		struct vm_obj *o = (struct vm_obj *)(uintptr_t)a;
 		uint64_t w = o->words;
-		bool live = o->cls && o->mark;
+		bool live = o->cls && (colour(r, o) & GC_MARK);
 		if (live || (!o->cls && !r->gc_full)) {
 			if (live) {
-				o->mark = 0;
+				set_colour(r, o, 0);
 				r->gc_sweep_live += w;
 			}
 			if (r->gc_sweep_run) {
@@ -231,7 +278,7 @@ static bool step(struct vm_root *r, uint64_t budget)
 		}
 		if (r->gc_ngray) {
 			struct vm_obj *o = (struct vm_obj *)(uintptr_t)r->gc_gray[--r->gc_ngray];
-			done += o->gray ? scan(r, o) : 1;
+			done += colour(r, o) & GC_GRAY ? scan(r, o) : 1;
 			continue;
 		}
 		if (r->gc_scan >= r->bump) {
@@ -244,7 +291,7 @@ static bool step(struct vm_root *r, uint64_t budget)
 		}
 		struct vm_obj *o = (struct vm_obj *)(uintptr_t)r->gc_scan;
 		r->gc_scan += (uint64_t)o->words * 8;
-		done += o->cls && o->gray ? scan(r, o) : 1;
+		done += o->cls && (colour(r, o) & GC_GRAY) ? scan(r, o) : 1;
 	}
 	return false;
 }
@@ -387,8 +434,9 @@ void *vm_alloc(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t 
 	o->nrefs = nrefs;
 	/* Born black while marking; marked ahead of the sweep cursor. */
 	uint64_t at = (uint64_t)(uintptr_t)o;
-	o->mark = r->gc_marking ||
+	bool black = r->gc_marking ||
 		(r->gc_sweeping && at >= r->gc_sweep_at && at < r->gc_sweep_end);
+	set_colour(r, o, black ? GC_MARK : 0);
 	r->alloc_words += w;
 	return o;
 }

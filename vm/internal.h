@@ -24,6 +24,7 @@ void vm_write(struct vm_ctx *ctx, const char *s, size_t n);
  * their sp, root->tmp, classes). */
 void *vm_alloc(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t nrefs);
 void vm_heap_init(struct vm_root *r, uint64_t lo, uint64_t hi);
+bool vm_heap_fits(const struct vm_root *r, uintptr_t base, size_t size);
 /* The write barrier: call with the old value before overwriting a
  * reference in a heap object or a root field (cheap when not marking). */
 void vm_gc_shade(struct vm_root *r, vm_value v);

@@ -7,10 +7,10 @@
  *
  *   word 0  +--------------------------------------------------------------+
  *           | struct vm_class *cls      (NULL: this block is free)         |
- *   word 1  +-------------------------------+----------------------+--+----+
- *           | words: u32 block size in      | nrefs: 28 bits       |mk|gy|pd|
- *           | 8-byte words, header included | leading value words  |  |  |  |
- *           +-------------------------------+----------------------+--+----+
+ *   word 1  +-------------------------------+----------------------+------+
+ *           | words: u32 block size in      | nrefs: 28 bits       | pad  |
+ *           | 8-byte words, header included | leading value words  | 4 b  |
+ *           +-------------------------------+----------------------+------+
  *   word 2… nrefs value words (fields, array elements, a class's or method's
  *           reference members), then raw bytes the collector never reads.
  *
@@ -18,7 +18,13 @@
  * (immediates, null, or the address of a live block's header). That single
  * rule is the whole contract between the object kinds and the collector;
  * only a thread's stack is special (scanned up to its sp, see heap.c).
- * A free block: cls == NULL, words, and word 2 = next free block. */
+ * A free block: cls == NULL, words, and word 2 = next free block.
+ *
+ * The collector's colours are not in the header but in a side bitmap at
+ * the region's end (two bits per 16-byte granule, see heap.c): marking
+ * then writes one bitmap page per 64 heap pages instead of every live
+ * object, so a collection does not make every live page dirty for the
+ * next snapshot. */
 #ifndef PHANTOM_VM_OBJECT_H
 #define PHANTOM_VM_OBJECT_H
 
@@ -33,9 +39,7 @@ struct vm_obj {
 	struct vm_class *cls;
 	uint32_t words;
 	uint32_t nrefs : 28;
-	uint32_t mark : 1;
-	uint32_t gray : 1;             /* marked, fields not yet scanned (heap.c) */
-	uint32_t pad : 2;
+	uint32_t pad : 4;
 };
 
 #define VM_OBJ_MIN_WORDS 3u            /* room for a free block's next link */
@@ -247,7 +251,7 @@ enum vm_builtin {
 /* The root header at the region's first byte. Everything reachable from it
  * is the VM's whole state; nothing in C memory is needed to resume. */
 #define VM_ROOT_MAGIC   0x544f4f524d485050ull   /* "PPHMROOT" */
-#define VM_ROOT_VERSION 2u
+#define VM_ROOT_VERSION 3u
 
 struct vm_root {
 	uint64_t magic;
@@ -291,6 +295,9 @@ struct vm_root {
 	uint64_t gc_sweep_live;        /* live words swept so far             */
 	uint64_t gc_ngray;             /* entries in gc_gray                  */
 	uint64_t gc_gray[VM_GC_GRAY];  /* gray blocks to scan first (a hint)  */
+	/* version 3: colours in a side bitmap (heap.c) */
+	uint64_t gc_bits;              /* address of the bitmap, = heap_hi    */
+	uint64_t gc_bits_words;        /* its length in u64 words             */
 };
 
 #endif

@@ -88,8 +88,7 @@ int vm_attach(struct vm_ctx *ctx, void *base, size_t size)
 	if (r->version != VM_ROOT_VERSION || r->root_size != sizeof *r)
 		return vm_fail(ctx, -ERR_VERSION, "VM root version %u (size %u), this VM has %u (%zu)",
 			       r->version, r->root_size, VM_ROOT_VERSION, sizeof *r);
-	if (r->region_size != size || r->heap_lo < (uintptr_t)base ||
-	    r->heap_hi > (uintptr_t)base + size || r->bump < r->heap_lo || r->bump > r->heap_hi)
+	if (r->region_size != size || !vm_heap_fits(r, (uintptr_t)base, size))
 		return vm_fail(ctx, -ERR_CORRUPT, "VM root header does not match the region");
 	/* These describe C calls in progress (a load, an allocation holding
 	 * temporaries); none survives a restore, so a snapshot taken in the

@@ -3,9 +3,12 @@
  * mode), running out of memory raises a catchable OutOfMemoryError and
  * deep recursion a catchable StackOverflowError, never a crash. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "../../cluster-tools/asm/asm.h"
@@ -107,6 +110,67 @@ TEST(freed_memory_before_fresh_memory)
 	       (unsigned long long)(r->bump - start));
 }
 
+/* Writes into [wp_lo, wp_hi) while it is read-only: each unprotects its
+ * page and is counted, as the arena's write trap counts a dirty page. */
+static uintptr_t wp_lo, wp_hi;
+static volatile unsigned wp_faults;
+
+static void on_write(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	uintptr_t a = (uintptr_t)si->si_addr;
+	if (a < wp_lo || a >= wp_hi) {
+		signal(sig, SIG_DFL);
+		return;
+	}
+	wp_faults++;
+	mprotect((void *)(a & ~(uintptr_t)4095), 4096, PROT_READ | PROT_WRITE);
+}
+
+/* A collection writes its colours to the side bitmap, not to the live
+ * objects: on a persistent heap, a collection that wrote every live
+ * object's header would make every live page dirty for the next snapshot. */
+TEST(collection_leaves_live_objects_unwritten)
+{
+	int rc0 = run(".class Main\n.method static main 0 0\n return\n.end\n", NULL);
+	CHECKF(rc0 == VM_RUN_DONE, "rc %d: %s", rc0, ctx.err);
+	struct vm_root *r = ctx.root;
+	enum { N = 10000 };
+	struct vm_array *keep = vm_new_array(&ctx, N);
+	CHECK(keep);
+	r->tmp[0] = vm_ref(keep);
+	for (int i = 0; i < N; i++) {
+		struct vm_array *e = vm_new_array(&ctx, 2);
+		CHECK(e);
+		e->data[0] = vm_fix(i);
+		keep->data[i] = vm_ref(e);
+	}
+	vm_gc(&ctx);                   /* no cycle left in progress */
+	uintptr_t first = (uintptr_t)vm_ptr(keep->data[0]);
+	uintptr_t last = (uintptr_t)vm_ptr(keep->data[N - 1]);
+	CHECK(last > first + 64 * 4096);
+	wp_lo = (first + 4095) & ~(uintptr_t)4095;
+	wp_hi = last & ~(uintptr_t)4095;
+	struct sigaction sa = { 0 }, old;
+	sa.sa_sigaction = on_write;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, &old);
+	wp_faults = 0;
+	CHECK(mprotect((void *)wp_lo, wp_hi - wp_lo, PROT_READ) == 0);
+	vm_gc(&ctx);
+	vm_gc(&ctx);
+	unsigned faults = wp_faults;
+	mprotect((void *)wp_lo, wp_hi - wp_lo, PROT_READ | PROT_WRITE);
+	sigaction(SIGSEGV, &old, NULL);
+	CHECKF(faults == 0, "two collections wrote %u of %zu live pages", faults,
+	       (size_t)((wp_hi - wp_lo) / 4096));
+	for (int i = 0; i < N; i++) {
+		struct vm_array *e = vm_ptr(keep->data[i]);
+		CHECK(e->h.cls == r->builtin[VM_BI_ARRAY] && vm_fix_val(e->data[0]) == i);
+	}
+	r->tmp[0] = VM_NULL;
+}
+
 TEST(reachable_objects_survive_stress)
 {
 	int rc0 = run(".class Main\n.method static main 0 0\n return\n.end\n", NULL);
@@ -192,6 +256,7 @@ int main(void)
 	check_begin("vm_heap_test");
 	RUN(garbage_is_reclaimed_and_reused);
 	RUN(freed_memory_before_fresh_memory);
+	RUN(collection_leaves_live_objects_unwritten);
 	RUN(reachable_objects_survive_stress);
 	RUN(out_of_memory_is_catchable);
 	RUN(stack_overflow_is_catchable);
