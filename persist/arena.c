@@ -219,23 +219,24 @@ static int unprotect_dirty(struct pst_pg *e, void *addr)
 	return rc;
 }
 
-/* Fault-around for a write to pgno, a HOT page now DIRTY (arena.h): takes
- * the window's HOT neighbours that need no wait and are not COLD (saved
- * unchanged since they were made HOT), then unprotects each run of taken
- * pages with one call. */
-static int unprotect_around(struct pst_arena *a, uint32_t pgno)
+/* Fault-around for a write to pgno, now DIRTY (arena.h): takes the
+ * window's neighbours that are present, need no wait and are not COLD
+ * (saved unchanged since they were last taken), then unprotects each run
+ * of taken pages with one call. A HOT page's window is its aligned block of
+ * HOT pages; a sequential write's (`ahead`) is the pages after it. */
+static int unprotect_around(struct pst_arena *a, uint32_t pgno, bool ahead)
 {
-	uint32_t lo = pgno & ~(a->around - 1), hi = lo + a->around;
+	uint32_t lo = ahead ? pgno : pgno & ~(a->around - 1), hi = lo + a->around;
 	if (hi > a->npages)
 		hi = (uint32_t)a->npages;
+	uint32_t want = RES_PRESENT | (ahead ? 0 : ST_HOT);
 	uint64_t taken = 1ull << (pgno - lo);
 	for (uint32_t q = lo; q < hi; q++) {
 		struct pst_pg *qe = q == pgno ? NULL : pg_lookup(a, q);
 		if (qe == NULL)
 			continue;
 		uint32_t s = LOAD(&qe->st);
-		if ((s & (RES_MASK | ST_DIRTY | ST_UNUSED | ST_HOT | ST_COLD)) !=
-		    (RES_PRESENT | ST_HOT))
+		if ((s & (RES_MASK | ST_DIRTY | ST_UNUSED | (ahead ? 0 : ST_HOT) | ST_COLD)) != want)
 			continue;
 		if (SAVE(s) == S_PENDING) {
 			cow_copy_wait(a, q, qe, s, false);
@@ -274,6 +275,15 @@ static int unprotect_around(struct pst_arena *a, uint32_t pgno)
 		q = end;
 	}
 	return rc;
+}
+
+/* A write to the page after one already dirty in this epoch: the
+ * program is likely filling memory in address order (an allocator
+ * carving a free run), so the pages ahead are taken too. */
+static bool follows_a_dirty_page(struct pst_arena *a, uint32_t pgno)
+{
+	struct pst_pg *pe = pgno ? pg_lookup(a, pgno - 1) : NULL;
+	return pe != NULL && (LOAD(&pe->st) & ST_DIRTY);
 }
 
 static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
@@ -322,7 +332,9 @@ static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		if (a->test_dirty_hook != NULL)
 			a->test_dirty_hook(a->test_dirty_ctx, pgno);
 		if (a->around > 1 && (s & ST_HOT))
-			return unprotect_around(a, pgno);
+			return unprotect_around(a, pgno, false);
+		if (a->around > 1 && follows_a_dirty_page(a, pgno))
+			return unprotect_around(a, pgno, true);
 		return unprotect_dirty(e, addr);
 	}
 }

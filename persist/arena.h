@@ -51,7 +51,10 @@
  * if still PENDING (when a COW slot is free at once; it never waits),
  * listed dirty and unprotected together with the faulting page in one
  * protection change. A hot region then costs one
- * trap per window and epoch instead of one per page. It over-approximates
+ * trap per window and epoch instead of one per page. A write fault on the
+ * page after one already dirty in this epoch (memory filled in address
+ * order, as an allocator carves a free run) likewise takes the window of
+ * pages after it that are present and clean, HOT or not. It over-approximates
  * the dirty set (a neighbour may not be written after all): the snapshot
  * sink drops pages found equal to their committed contents.
  *
