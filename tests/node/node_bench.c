@@ -129,10 +129,11 @@ static void prog_sink(void *ctx, const char *s, size_t len)
 	capture_out(ctx, s, len);
 }
 
-/* Milliseconds node_run takes to finish the program, and what it printed
- * (released by the final snapshot at the latest). */
+/* Milliseconds node_run takes to finish the program, what it printed
+ * (released by the final snapshot at the latest) and the pages each
+ * epoch saved on average. */
 static double run_prog(const struct node_class *cls, uint64_t interval_ms,
-		       char *out, size_t outcap)
+		       char *out, size_t outcap, double *pages_per_epoch)
 {
 	char path[64], why[256];
 	struct plat_blk *blk = fresh_device(path, sizeof path, 512u << 20);
@@ -164,6 +165,7 @@ static double run_prog(const struct node_class *cls, uint64_t interval_ms,
 	uint64_t ep = s1.snap.epochs_committed - s0.snap.epochs_committed;
 	if (ep == 0)
 		ep = 1;              /* no snapshot: totals */
+	*pages_per_epoch = (double)(s1.snap.pages_saved - s0.snap.pages_saved) / ep;
 	if (getenv("NODE_BENCH_DIAG"))
 		fprintf(stderr, "diag %s %llu ms: %llu epochs, per epoch: %.1f "
 			"write faults (%.1f around), %.1f read faults, %.1f cow "
@@ -214,17 +216,19 @@ static int bench_prog(const char *prog)
 	}
 	free(text);
 	struct node_class cls = { path, bytes, n };
-	double none[PROG_ROUNDS], hz[PROG_ROUNDS], over[PROG_ROUNDS];
+	double none[PROG_ROUNDS], hz[PROG_ROUNDS], over[PROG_ROUNDS], pages[PROG_ROUNDS], pp;
 	for (int i = 0; i < PROG_ROUNDS; i++) {
 		for (int k = 0; k < 2; k++) {
 			bool clocked = (k ^ (i & 1)) != 0;
 			double ms = run_prog(&cls, clocked ? 10 : 100000,
-					     clocked ? b : a, sizeof a);
+					     clocked ? b : a, sizeof a, &pp);
 			if (ms < 0) {
 				free(bytes);
 				return -1;
 			}
 			(clocked ? hz : none)[i] = ms;
+			if (clocked)
+				pages[i] = pp;
 		}
 		if (a[0] == 0 || strcmp(a, b) != 0) {
 			fprintf(stderr, "node_bench: %s printed \"%s\" without "
@@ -241,6 +245,8 @@ static int bench_prog(const char *prog)
 			  "no snapshots", bench_median(none, PROG_ROUNDS));
 	snprintf(name, sizeof name, "vm_%s_overhead_snapshots_100Hz", prog);
 	bench_metric(name, bench_median(over, PROG_ROUNDS), "%");
+	snprintf(name, sizeof name, "vm_%s_pages_per_epoch_100Hz", prog);
+	bench_metric(name, bench_median(pages, PROG_ROUNDS), "pages");
 	return 0;
 }
 
@@ -257,9 +263,10 @@ int main(void)
 	}
 	struct node_class cls = { "bench.pcl", bytes, len };
 	bench_begin("node", "build/bench");
-	/* NODE_BENCH_ONLY=progs: only the VM programs (for tuning). */
+	/* NODE_BENCH_ONLY=progs: only the VM programs; =trees (a program's
+	 * name): only that one (for tuning). */
 	const char *only = getenv("NODE_BENCH_ONLY");
-	if (only == NULL || strcmp(only, "progs") != 0) {
+	if (only == NULL) {
 		double base, m, p;
 		/* No snapshot during the run (a 100 s period), output written at once. */
 		if (run(&cls, 100000, false, &base, &m, &p) < 0)
@@ -281,9 +288,10 @@ int main(void)
 			bench_metric(name, p, "ms");
 		}
 	}
-	static const char *const progs[] = { "alloc", "trees", "calls" };
+	static const char *const progs[] = { "alloc", "trees", "calls", "live" };
 	for (unsigned i = 0; i < sizeof progs / sizeof progs[0]; i++)
-		if (bench_prog(progs[i]) < 0)
+		if ((only == NULL || strcmp(only, "progs") == 0 ||
+		     strcmp(only, progs[i]) == 0) && bench_prog(progs[i]) < 0)
 			return 1;
 	return bench_finish() == 0 ? 0 : 1;
 }
