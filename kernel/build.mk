@@ -10,6 +10,9 @@ $(BUILD)/hosted/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
 
+# The page hash is zstd's bundled xxhash, used as a header (persist/page_hash.c).
+$(BUILD)/hosted/obj/persist/page_hash.o: HOST_CFLAGS += -I$(BUILD)/third_party/zstd/lib
+
 $(HOSTED_LIB): $(HOSTED_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@

@@ -16,7 +16,8 @@
  *   0      1  kind (enum below)
  *   1      2  payload length (fixed by kind, or 1..4095 for the zstd kinds)
  *   3      8  pgno (< PST_DELTA_MAX_PAGES)
- *   11     8  base hash: BLAKE2b-128(base page)[0..8); zero for UNUSED
+ *   11     8  base hash: XXH64(base page), little-endian (page_hash.h);
+ *              zero for UNUSED
  *   19     .. payload
  *   trailer: 32 bytes BLAKE2b-256 (crypto_generichash, no key) of all bytes
  *            before it.
@@ -29,12 +30,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <sodium.h>
-
+#include "page_hash.h"
 #include "plat.h"
 
 #define PST_DELTA_MAGIC       0x544c4450u   /* "PDLT" */
-#define PST_DELTA_VERSION     1u
+#define PST_DELTA_VERSION     2u
 #define PST_DELTA_HDR_LEN     48u
 #define PST_DELTA_REC_LEN     19u
 #define PST_DELTA_SUM_LEN     32u
@@ -102,22 +102,11 @@ static inline int pst_delta_page_is_zero(const void *page)
 	return 1;
 }
 
-/* BLAKE2b-128(4096 zero bytes)[0..8): pages absent from the base (and fresh
- * ones) are common, and this skips hashing them. Checked by pst_delta_test. */
-#define PST_DELTA_ZERO_BHASH { 0x5f, 0x6d, 0xf6, 0x00, 0x2b, 0xc7, 0x1c, 0xa2 }
-
-/* The short hash of a base page a record carries (first 8 bytes of an
- * unkeyed 16-byte BLAKE2b). It detects a wrong base, not an attacker. */
+/* The short hash of a base page a record carries: pst_page_hash,
+ * little-endian. It detects a wrong base, not an attacker. */
 static inline void pst_delta_base_hash(const void *page, uint8_t out[PST_DELTA_BHASH_LEN])
 {
-	static const uint8_t zero_hash[PST_DELTA_BHASH_LEN] = PST_DELTA_ZERO_BHASH;
-	uint8_t h[crypto_generichash_BYTES_MIN];
-	if (pst_delta_page_is_zero(page)) {
-		memcpy(out, zero_hash, PST_DELTA_BHASH_LEN);
-		return;
-	}
-	crypto_generichash(h, sizeof h, page, PLAT_PAGE_SIZE, NULL, 0);
-	memcpy(out, h, PST_DELTA_BHASH_LEN);
+	pst_delta_put64(out, pst_page_hash(page));
 }
 
 #endif

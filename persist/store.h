@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "page_hash.h"
 #include "plat.h"
 
 #define PST_STORE_META_MAX 1024u   /* bytes of root metadata per epoch */
@@ -68,7 +69,7 @@ int pst_store_read_page_hashed(struct pst_store *s, uint64_t pgno, void *buf,
  * BLAKE2b-128 of its 4096 bytes. Equal to the base hash a delta record
  * carries (docs/delta-format.md), so one hashing serves both. */
 uint64_t pst_store_page_hash(const void *page);
-#define PST_STORE_ZERO_HASH 0xa21cc72b00f66d5full   /* of 4096 zero bytes */
+#define PST_STORE_ZERO_HASH PST_PAGE_ZERO_HASH      /* of 4096 zero bytes */
 const char *pst_store_last_error(const struct pst_store *s);
 
 /* The committed epoch's meta blob. -ERR_RANGE if cap is too small (*len is

@@ -27,7 +27,7 @@
 #define PST_FANOUT_BITS   8u
 #define PST_MAX_LEVELS    4u          /* 256^4 pages >= PLAT_ARENA_MAX */
 #define PST_FIRST_DATA    2u          /* blocks 0 and 1 are superblocks */
-#define PST_SB_VERSION    2u
+#define PST_SB_VERSION    3u
 #define PST_SB_MAGIC      "PHSTORE\0"
 #define PST_SB_SUM_OFF    4064u       /* BLAKE2b-256 of bytes [0, 4064) */
 #define PST_SB_META_OFF   128u

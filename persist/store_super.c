@@ -8,16 +8,15 @@
 
 #include <sodium.h>
 
+#include "page_hash.h"
 #include "store_int.h"
 
-/* The block's contents hashed alone: BLAKE2b-128 truncated to 64 bits, the
- * very 8 bytes a delta record carries for its base page, so the writer
- * hashes each page once for both. */
+/* The block's contents hashed alone (page_hash.h): the very 8 bytes a
+ * delta record carries for its base page, so the writer hashes each page
+ * once for both. */
 uint64_t pst_store_page_hash(const void *data)
 {
-	uint8_t h[16];
-	crypto_generichash(h, sizeof h, data, PST_BLK, NULL, 0);
-	return pst_get64(h);
+	return pst_page_hash(data);
 }
 
 /* A bijective mix of the block number (the splitmix64 finaliser): binding

@@ -829,10 +829,10 @@ TEST(version_mismatch)
 	char why[512];
 	CHECK_EQ(two_epochs(256, m1, m2), 0);
 	uint8_t *sb = ram.data + (uint64_t)newest_slot() * PG;
-	sb[8] = 1;   /* version 1: block sums hashed the number in */
+	sb[8] = 2;   /* version 2: page hashes were BLAKE2b */
 	crypto_generichash(sb + 4064, 32, sb, 4064, NULL, 0);
 	CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), -ERR_VERSION);
-	CHECKF(strstr(why, "format version 1"), "%.300s", why);
+	CHECKF(strstr(why, "format version 2"), "%.300s", why);
 	plat_blk_close(dev);
 }
 
