@@ -1,8 +1,8 @@
 /* heap.c — the allocator and the garbage collector. The heap is
  * [heap_lo, heap_hi) of the region; all of the allocator's and collector's
  * state (bump pointer, free lists, counters, marking cursor) is in struct
- * vm_root and the block headers, and free blocks are linked through the
- * heap itself.
+ * vm_root, the block headers and the colour bitmap after the heap, and
+ * free blocks are linked through the heap itself.
  *
  * Allocation: an exact-size free list for small blocks, then first fit on
  * the large list (splitting), then the bump pointer into memory never used
@@ -20,9 +20,9 @@
  * the dead blocks, not every live object: on a persistent heap each page
  * written is a page more for the next snapshot. Bits mean something only
  * at block starts, and every block gets its bits when it is made (put_free,
- * vm_alloc), so the bitmap is never cleared as a whole. A cycle starts by shading the
- * roots and every thread's stack below sp (work ∝ roots and stacks, not the
- * heap); then each allocation does a step of marking proportional to its
+ * vm_alloc), so the bitmap is never cleared as a whole. A cycle starts
+ * by shading the roots and every thread's stack below sp (work ∝ roots and
+ * stacks, not the heap); then each allocation does a step of marking proportional to its
  * size: a cursor (gc_scan) walks the heap by block headers and scans gray
  * blocks; shading a block below the cursor records it in gc_gray_lo for
  * another pass. Invariants while marking: every object reachable when the
@@ -94,14 +94,37 @@ void vm_heap_init(struct vm_root *r, uint64_t lo, uint64_t hi)
 	r->alloc_words = 0;
 }
 
-/* An attached region's heap and bitmap lie inside it and fit each other. */
+static bool in_heap(const struct vm_root *r, uint64_t a)
+{
+	return a >= r->heap_lo && a < r->bump && (a & 7) == 0;
+}
+
+/* An attached region's heap and bitmap lie inside it and fit each other,
+ * and the collector's cursors point into the heap (they index the bitmap:
+ * a wild one would write outside the region). */
 bool vm_heap_fits(const struct vm_root *r, uintptr_t base, size_t size)
 {
 	uint64_t end = (uint64_t)base + size;
-	return r->heap_lo >= base && r->heap_lo <= r->bump && r->bump <= r->heap_hi &&
-	       r->gc_bits == r->heap_hi && r->gc_bits <= end &&
-	       r->gc_bits_words <= (end - r->gc_bits) / 8 &&
-	       r->gc_bits_words >= (r->heap_hi - r->heap_lo + GC_HEAP_PER_WORD - 1) / GC_HEAP_PER_WORD;
+	if (!(r->heap_lo >= base && r->heap_lo <= r->bump && r->bump <= r->heap_hi &&
+	      r->gc_bits == r->heap_hi && (r->gc_bits & 7) == 0 && r->gc_bits <= end &&
+	      r->gc_bits_words <= (end - r->gc_bits) / 8 &&
+	      r->gc_bits_words >= (r->heap_hi - r->heap_lo + GC_HEAP_PER_WORD - 1) /
+				   GC_HEAP_PER_WORD))
+		return false;
+	if (r->gc_marking) {
+		if (r->gc_ngray > VM_GC_GRAY || r->gc_scan < r->heap_lo ||
+		    r->gc_scan > r->bump || (r->gc_scan & 7) ||
+		    (r->gc_gray_lo != UINT64_MAX && !in_heap(r, r->gc_gray_lo)))
+			return false;
+		for (uint64_t i = 0; i < r->gc_ngray; i++)
+			if (!in_heap(r, r->gc_gray[i]))
+				return false;
+	}
+	if (r->gc_sweeping &&
+	    !(r->heap_lo <= r->gc_sweep_at && r->gc_sweep_at <= r->gc_sweep_end &&
+	      r->gc_sweep_end <= r->bump && !(r->gc_sweep_at & 7)))
+		return false;
+	return true;
 }
 
 static void put_free(struct vm_root *r, uint64_t addr, uint64_t words)

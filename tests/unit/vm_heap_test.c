@@ -171,6 +171,36 @@ TEST(collection_leaves_live_objects_unwritten)
 	r->tmp[0] = VM_NULL;
 }
 
+/* The collector's cursors index the side bitmap, so a region whose root
+ * has them out of the heap is refused at attach, not followed outside the
+ * region. */
+TEST(attach_refuses_wild_collector_cursors)
+{
+	int rc0 = run(".class Main\n.method static main 0 0\n return\n.end\n", NULL);
+	CHECKF(rc0 == VM_RUN_DONE, "rc %d: %s", rc0, ctx.err);
+	struct vm_root *r = ctx.root, saved = *r;
+	CHECK_EQ(vm_attach(&ctx, region, REGION), 0);
+	for (int k = 0; k < 5; k++) {
+		*r = saved;
+		switch (k) {
+		case 0: r->gc_marking = 1; r->gc_scan = r->heap_lo;
+			r->gc_gray_lo = UINT64_MAX; r->gc_ngray = VM_GC_GRAY + 1; break;
+		case 1: r->gc_marking = 1; r->gc_scan = r->heap_lo;
+			r->gc_gray_lo = UINT64_MAX; r->gc_ngray = 1;
+			r->gc_gray[0] = r->heap_lo - 16; break;
+		case 2: r->gc_marking = 1; r->gc_scan = r->bump + 8;
+			r->gc_gray_lo = UINT64_MAX; r->gc_ngray = 0; break;
+		case 3: r->gc_sweeping = 1; r->gc_sweep_at = r->heap_lo;
+			r->gc_sweep_end = r->bump + 64; break;
+		case 4: r->gc_bits += 4; r->heap_hi += 4; break;
+		}
+		int rc = vm_attach(&ctx, region, REGION);
+		CHECKF(rc == -ERR_CORRUPT, "case %d: rc %d", k, rc);
+	}
+	*r = saved;
+	CHECK_EQ(vm_attach(&ctx, region, REGION), 0);
+}
+
 TEST(reachable_objects_survive_stress)
 {
 	int rc0 = run(".class Main\n.method static main 0 0\n return\n.end\n", NULL);
@@ -257,6 +287,7 @@ int main(void)
 	RUN(garbage_is_reclaimed_and_reused);
 	RUN(freed_memory_before_fresh_memory);
 	RUN(collection_leaves_live_objects_unwritten);
+	RUN(attach_refuses_wild_collector_cursors);
 	RUN(reachable_objects_survive_stress);
 	RUN(out_of_memory_is_catchable);
 	RUN(stack_overflow_is_catchable);
