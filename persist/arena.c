@@ -264,13 +264,22 @@ static int unprotect_around(struct pst_arena *a, uint32_t pgno, bool ahead)
 					 PLAT_PROT_RW);
 		if (r != 0)
 			rc = r;
-		/* As unprotect_dirty: a racing prepare leaves them to the instant. */
+		/* As unprotect_dirty: a racing prepare leaves them to the
+		 * instant. A neighbour declared unused meanwhile (the program
+		 * never touched it, so it may do that) is absent now: its
+		 * protection goes back to none, or writes to it would be
+		 * missed. A racing page-in of it only costs a fault. */
 		for (uint32_t k = q; k < end; k++) {
 			struct pst_pg *ke = pg_lookup(a, k);
 			uint32_t s = LOAD(&ke->st);
 			while (SAVE(s) == S_PREPROT &&
 			       !CAS(&ke->st, &s, SAVE_SET(s, S_NONE)))
 				;
+			if (k != pgno && (s & RES_MASK) != RES_PRESENT) {
+				int r2 = plat_mem_protect(page_addr(a, k), PG, PLAT_PROT_NONE);
+				if (r2 != 0)
+					rc = r2;
+			}
 		}
 		q = end;
 	}
@@ -470,8 +479,10 @@ int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,
 		return -ERR_RANGE;
 	if (count == 0)
 		return 0;
-	/* 1: entries exist, and pages the writer has yet to save are copied
-	 * while still readable (their instant contents must survive). */
+	/* 1: entries exist, pages the writer has yet to save are copied while
+	 * still readable (their instant contents must survive), and present
+	 * pages are marked LOADING: busy, so a neighbour's fault-around does
+	 * not take them (and re-protects one it took meanwhile). */
 	for (uint64_t p = pgno; p < pgno + count; p++) {
 		struct pst_pg *e = pg_entry(a, (uint32_t)p, false);
 		if (e == NULL)
@@ -484,17 +495,26 @@ int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,
 				backoff(&spins);
 			else if (sv == S_PENDING)
 				cow_copy(a, (uint32_t)p, e, s);
-			else
+			else if ((s & RES_MASK) != RES_PRESENT ||
+				 CAS(&e->st, &s, (s & ~RES_MASK) | RES_LOADING))
 				break;
 		}
 	}
-	/* 2: drop the memory; on failure no state has changed. */
+	/* 2: drop the memory; on failure the pages are present again. */
 	void *addr = page_addr(a, (uint32_t)pgno);
 	int rc = plat_mem_discard(addr, count * PG);
 	if (rc == 0)
 		rc = plat_mem_protect(addr, count * PG, PLAT_PROT_NONE);
-	if (rc != 0)
+	if (rc != 0) {
+		for (uint64_t p = pgno; p < pgno + count; p++) {
+			struct pst_pg *e = pg_lookup(a, (uint32_t)p);
+			uint32_t s = LOAD(&e->st);
+			while ((s & RES_MASK) == RES_LOADING &&
+			       !CAS(&e->st, &s, (s & ~RES_MASK) | RES_PRESENT))
+				;
+		}
 		return rc;
+	}
 	/* 3: absent, unused, and on this epoch's list once. */
 	for (uint64_t p = pgno; p < pgno + count; p++) {
 		struct pst_pg *e = pg_lookup(a, (uint32_t)p);

@@ -6,11 +6,12 @@
  *
  * Per-page state, one 32-bit word per page (struct in arena_int.h):
  *
- *   31                         8  7   6  4  3      2      1  0
- *  +----------------------------+---+------+------+------+-----+
- *  |  COW slot (when COPIED)    |HOT| save |UNUSED|DIRTY | res |
- *  +----------------------------+---+------+------+------+-----+
- *   res:   ABSENT (PROT_NONE, never paged in or discarded) / LOADING / PRESENT
+ *   31                     9    8    7   6  4  3      2      1  0
+ *  +------------------------+----+---+------+------+------+-----+
+ *  | COW slot (when COPIED) |COLD|HOT| save |UNUSED|DIRTY | res |
+ *  +------------------------+----+---+------+------+------+-----+
+ *   res:   ABSENT (PROT_NONE, never paged in or discarded) / LOADING (being
+ *          paged in, or being declared unused) / PRESENT
  *   DIRTY: the page is on the current epoch's dirty list (at most once), and
  *          is read-write or about to be (the faulting thread is unprotecting it)
  *   UNUSED:declared unused (absent; reads as zeros, not from the pager)
