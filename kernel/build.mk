@@ -12,6 +12,7 @@ $(BUILD)/hosted/obj/%.o: %.c
 
 # The page hash is zstd's bundled xxhash, used as a header (persist/page_hash.c).
 $(BUILD)/hosted/obj/persist/page_hash.o: HOST_CFLAGS += -I$(BUILD)/third_party/zstd/lib
+$(BUILD)/hosted/obj/persist/page_hash.o: $(BUILD)/third_party/.stamp-zstd
 
 $(HOSTED_LIB): $(HOSTED_OBJS)
 	@mkdir -p $(@D)

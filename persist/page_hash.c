@@ -1,7 +1,8 @@
 /* page_hash.c — pst_page_hash: zstd's bundled xxhash, compiled in here as a
- * header (XXH_INLINE_ALL), because neither libzstd's shared library nor the
- * kernel's build of it exports it. The build adds zstd's lib/ directory to
- * the include path of this file only. */
+ * header (XXH_INLINE_ALL), because the system's shared libzstd (the hosted
+ * build links it) does not export it; one code path serves both builds. The
+ * hosted build adds zstd's lib/ directory to this file's include path only;
+ * the kernel build has it for the whole core. */
 #define XXH_INLINE_ALL
 #include "common/xxhash.h"
 

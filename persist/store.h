@@ -65,9 +65,9 @@ int pst_store_read_page(struct pst_store *s, uint64_t pgno, void *buf,
 int pst_store_read_page_hashed(struct pst_store *s, uint64_t pgno, void *buf,
 			       bool *present, uint64_t *hash);
 
-/* A page's 64-bit hash: the first 8 bytes (little-endian) of the unkeyed
- * BLAKE2b-128 of its 4096 bytes. Equal to the base hash a delta record
- * carries (docs/delta-format.md), so one hashing serves both. */
+/* A page's 64-bit hash: pst_page_hash (XXH64 of its 4096 bytes, see
+ * page_hash.h). Equal to the base hash a delta record carries
+ * (docs/delta-format.md), so one hashing serves both. */
 uint64_t pst_store_page_hash(const void *page);
 #define PST_STORE_ZERO_HASH PST_PAGE_ZERO_HASH      /* of 4096 zero bytes */
 const char *pst_store_last_error(const struct pst_store *s);

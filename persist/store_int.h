@@ -9,7 +9,7 @@
  *   +---------------------------+---------------------------+
  *   | child block number (le64) | child checksum (le64)     |   block 0 = absent
  *   +---------------------------+---------------------------+
- *   checksum(b, bytes) = first 8 bytes (le64) of BLAKE2b-128(le64(b) || bytes)
+ *   checksum(b, bytes) = pst_page_hash(bytes) XOR splitmix64-mix(b)
  *
  * Bump PST_SB_VERSION whenever any of this changes meaning. */
 #ifndef PHANTOM_PST_STORE_INT_H

@@ -6,6 +6,7 @@
  * mutator under snapshots at 100 Hz: programs of the vm part (allocation
  * heavy, so they dirty pages all the time) run to completion as the node's
  * app, against the same runs with no snapshot. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,7 @@ static void prog_sink(void *ctx, const char *s, size_t len)
 
 /* Milliseconds node_run takes to finish the program, what it printed
  * (released by the final snapshot at the latest) and the pages each
- * epoch saved on average. */
+ * epoch stored on average. */
 static double run_prog(const struct node_class *cls, uint64_t interval_ms,
 		       char *out, size_t outcap, double *pages_per_epoch)
 {
@@ -165,7 +166,9 @@ static double run_prog(const struct node_class *cls, uint64_t interval_ms,
 	uint64_t ep = s1.snap.epochs_committed - s0.snap.epochs_committed;
 	if (ep == 0)
 		ep = 1;              /* no snapshot: totals */
-	*pages_per_epoch = (double)(s1.snap.pages_saved - s0.snap.pages_saved) / ep;
+	/* Pages stored and shipped: the sink drops listed pages found unchanged. */
+	*pages_per_epoch = (double)(s1.snap.pages_saved - s0.snap.pages_saved -
+				    (s1.pages_unchanged - s0.pages_unchanged)) / ep;
 	if (getenv("NODE_BENCH_DIAG"))
 		fprintf(stderr, "diag %s %llu ms: %llu epochs, per epoch: %.1f "
 			"write faults (%.1f around), %.1f read faults, %.1f cow "
@@ -289,6 +292,14 @@ int main(void)
 		}
 	}
 	static const char *const progs[] = { "alloc", "trees", "calls", "live" };
+	bool known = only == NULL || strcmp(only, "progs") == 0;
+	for (unsigned i = 0; i < sizeof progs / sizeof progs[0]; i++)
+		known |= only != NULL && strcmp(only, progs[i]) == 0;
+	if (!known) {
+		fprintf(stderr, "node_bench: NODE_BENCH_ONLY=%s: not progs nor a "
+			"program (alloc, trees, calls, live)\n", only);
+		return 2;
+	}
 	for (unsigned i = 0; i < sizeof progs / sizeof progs[0]; i++)
 		if ((only == NULL || strcmp(only, "progs") == 0 ||
 		     strcmp(only, progs[i]) == 0) && bench_prog(progs[i]) < 0)
