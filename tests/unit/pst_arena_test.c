@@ -351,6 +351,15 @@ TEST(prepare_racing_a_write_fault_keeps_the_instant)
 	CHECK_EQ(close_small(a), 0);
 }
 
+/* A 16 MiB arena with a 64-slot COW pool and a fault-around window of 16. */
+static struct pst_arena *open_around16(void)
+{
+	open_around = 16;
+	struct pst_arena *a = open_small(16ull << 20, false, 64, 0);
+	open_around = 0;
+	return a;
+}
+
 /* A write to a page of the closing epoch (HOT) takes its window's HOT
  * neighbours along: pending ones copied first, one already saved as it is;
  * a page of another window still faults on its own; every saved page holds
@@ -359,9 +368,7 @@ TEST(prepare_racing_a_write_fault_keeps_the_instant)
  * faults on its own. */
 TEST(write_fault_around)
 {
-	open_around = 16;
-	struct pst_arena *a = open_small(16ull << 20, false, 64, 0);
-	open_around = 0;
+	struct pst_arena *a = open_around16();
 	CHECK(a != NULL);
 	for (uint32_t p = 0; p < 16; p++)
 		memset(page(a, p), (int)p, PAGE);
@@ -447,9 +454,7 @@ static void save_batch(struct pst_arena *a, struct pst_arena_batch *b,
  * cold page then traps on its own and makes it HOT again. */
 TEST(unchanged_neighbours_cool_down)
 {
-	open_around = 16;
-	struct pst_arena *a = open_small(16ull << 20, false, 64, 0);
-	open_around = 0;
+	struct pst_arena *a = open_around16();
 	CHECK(a != NULL);
 	struct pst_arena_batch b;
 	for (uint32_t p = 0; p < 16; p++)
@@ -493,9 +498,7 @@ TEST(unchanged_neighbours_cool_down)
  * guess not written after all cools down as for HOT windows. */
 TEST(sequential_writes_take_the_pages_ahead)
 {
-	open_around = 16;
-	struct pst_arena *a = open_small(16ull << 20, false, 64, 0);
-	open_around = 0;
+	struct pst_arena *a = open_around16();
 	CHECK(a != NULL);
 	for (uint32_t p = 100; p < 164; p++)
 		page(a, p)[0] = 1;
