@@ -13,7 +13,7 @@ LOCK=${THIRD_PARTY_LOCK:-deploy/third_party.lock} # override: tests of deps.sh
 # Debian packages the build, the tests and QEMU runs use.
 PACKAGES=(build-essential gcc make binutils dpkg-dev xz-utils
 	qemu-system-x86 ipxe-qemu ipxe libsodium-dev libzstd-dev zstd lua5.4
-	clang)
+	clang patch)
 
 # The deb-src entries this script adds, one file per suite; trixie is
 # deb-src only, so installed binaries never come from it.
@@ -29,6 +29,19 @@ if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo
 fi
 
+# Our fixes to a library's source, applied after extraction, in name order:
+# deploy/patches/<dir>/*.patch (see deploy/README.md). Their checksum joins
+# the library's stamp line, so a changed patch re-extracts the library.
+PATCHES=deploy/patches
+patches_of() { compgen -G "$PATCHES/$1/*.patch" | sort || true; }
+patches_sum() {
+	local files
+	files=$(patches_of "$1")
+	[ -n "$files" ] || return 0
+	# shellcheck disable=SC2086
+	echo " patches $(cat $files | sha256sum | cut -c1-16)"
+}
+
 # ---- read the lock: one entry per library -------------------------------
 LIB_DIRS=() LIB_PKGS=() LIB_VERS=() LIB_SUITES=() LIB_SHAS=() LIB_MODES=() LIB_LINES=()
 [ -r "$LOCK" ] || die "missing $LOCK"
@@ -37,7 +50,7 @@ while read -r dir pkg ver suite sha mode rest; do
 	[ -n "$mode" ] && [ -z "$rest" ] || die "$LOCK: malformed line for '$dir'"
 	LIB_DIRS+=("$dir") LIB_PKGS+=("$pkg") LIB_VERS+=("$ver")
 	LIB_SUITES+=("$suite") LIB_SHAS+=("$sha") LIB_MODES+=("$mode")
-	LIB_LINES+=("$dir $pkg $ver $suite $sha $mode")
+	LIB_LINES+=("$dir $pkg $ver $suite $sha $mode$(patches_sum "$dir")")
 done <"$LOCK"
 
 # A library is present when its stamp's first line is its current lock line.
@@ -181,6 +194,11 @@ for i in "${TODO[@]}"; do
 	[ "$mode" = pristine ] && xopt=(--skip-patches)
 	dpkg-source -x "${xopt[@]}" "$dsc" "$TP/$dir.tmp" >"$TP/.dpkg-source.log" 2>&1 ||
 		{ cat "$TP/.dpkg-source.log" >&2; die "dpkg-source -x $dsc failed"; }
+	for p in $(patches_of "$dir"); do
+		patch -s -p1 -d "$TP/$dir.tmp" <"$p" ||
+			die "$p does not apply to $pkg $got"
+		say "applied $p"
+	done
 	mv "$TP/$dir.tmp" "$TP/$dir"
 	rm -f "$TP/${pkg}_"*.orig.tar.* # dpkg-source's copy; dl/ keeps the original
 	printf '%s\nfetched %s sha256 %s\n' "${LIB_LINES[$i]}" "$got" "$actual" >"$TP/.stamp-$dir"

@@ -4,9 +4,11 @@
  * echo over lwIP's loopback netif through the lwip_* socket API, with a
  * receive timeout (errno per thread). Linked -no-pie with libphantom.a. */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lwip/sockets.h"
 #include "lwip/sys.h"
@@ -174,6 +176,96 @@ TEST(tcpip_thread_and_tcp_echo_over_loopback)
 	CHECK(lwip_send(s, out, 1, 0) < 0 && errno == EBADF);
 }
 
+/* Sends until a send times out: the peer's receive window is then zero. */
+static size_t fill(int s)
+{
+	static char junk[4096];
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	size_t total = 0;
+	ssize_t n;
+
+	lwip_setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	while ((n = lwip_send(s, junk, sizeof junk, 0)) > 0)
+		total += (size_t)n;
+	return total;
+}
+
+struct filler {
+	sys_sem_t listening, full, go;
+	size_t sent;
+};
+
+/* Accepts one connection, fills it without reading, then (told to) reads. */
+static void fill_server(void *arg)
+{
+	struct filler *f = arg;
+	struct sockaddr_in a = { .sin_len = sizeof a, .sin_family = AF_INET,
+				 .sin_port = lwip_htons(PORT + 1) };
+	static char buf[4096];
+	int ls, s;
+
+	a.sin_addr.s_addr = lwip_htonl(0x7f000001);
+	ls = lwip_socket(AF_INET, SOCK_STREAM, 0);
+	lwip_bind(ls, (struct sockaddr *)&a, sizeof a);
+	lwip_listen(ls, 1);
+	sys_sem_signal(&f->listening);
+	s = lwip_accept(ls, NULL, NULL);
+	f->sent = fill(s);
+	sys_sem_signal(&f->full);
+	sys_arch_sem_wait(&f->go, 0);
+	while (lwip_recv(s, buf, sizeof buf, MSG_DONTWAIT) > 0)
+		;
+	lwip_close(s);
+	lwip_close(ls);
+}
+
+static void stuck(int sig)
+{
+	(void)sig;
+	static const char msg[] = "FAIL: lwip_hosted_test/both_windows_zero_stay_quiet: "
+				  "the stack stopped answering (ACK storm?)\n";
+	(void)!write(1, msg, sizeof msg - 1);
+	_exit(1);
+}
+
+/* Both ends send and neither reads, so both receive windows close. Each
+ * side's zero-window probe is answered with an ACK; lwIP 2.1.3 answered
+ * that ACK too (its sequence number is at rcv_nxt, but "outside" a zero
+ * window), and over loopback the two ACKed each other for ever with the
+ * core lock held (deploy/patches/lwip). The stack must still answer a
+ * call after the persist timer has run. Runs after the echo test, whose
+ * tcpip thread it reuses. */
+TEST(both_windows_zero_stay_quiet)
+{
+	struct filler f;
+	struct sockaddr_in a = { .sin_len = sizeof a, .sin_family = AF_INET,
+				 .sin_port = lwip_htons(PORT + 1) };
+	char c;
+	int s;
+
+	/* A storm holds the core lock, so a stuck call never returns: the
+	 * alarm ends the test instead (armed before the windows can close). */
+	signal(SIGALRM, stuck);
+	alarm(20);
+	CHECK(sys_sem_new(&f.listening, 0) == ERR_OK && sys_sem_new(&f.full, 0) == ERR_OK &&
+	      sys_sem_new(&f.go, 0) == ERR_OK);
+	sys_thread_new("filler", fill_server, &f, 0, 0);
+	CHECK(sys_arch_sem_wait(&f.listening, 5000) != SYS_ARCH_TIMEOUT);
+	a.sin_addr.s_addr = lwip_htonl(0x7f000001);
+	s = lwip_socket(AF_INET, SOCK_STREAM, 0);
+	CHECKF(s >= 0 && lwip_connect(s, (struct sockaddr *)&a, sizeof a) == 0,
+	       "connect: errno %d", errno);
+	size_t mine = fill(s);
+	CHECK(sys_arch_sem_wait(&f.full, 5000) != SYS_ARCH_TIMEOUT);
+	CHECKF(mine > 0 && f.sent > 0, "sent %zu and %zu", mine, f.sent);
+	/* The persist timer probes a zero window after about 1.5 s. */
+	sys_msleep(3000);
+	CHECK(lwip_recv(s, &c, 1, MSG_DONTWAIT) == 1);
+	alarm(0);
+	sys_sem_signal(&f.go);
+	lwip_close(s);
+}
+
 int main(void)
 {
 	check_begin("lwip_hosted_test");
@@ -183,5 +275,6 @@ int main(void)
 	}
 	RUN(sys_arch_sem_and_mbox);
 	RUN(tcpip_thread_and_tcp_echo_over_loopback);
+	RUN(both_windows_zero_stay_quiet);
 	return check_done();
 }
