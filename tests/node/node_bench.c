@@ -77,25 +77,39 @@ static struct plat_blk *fresh_device(char *path, size_t cap, uint64_t size)
 	return plat_blk_open(path, PLAT_BLK_CREATE, size, &blk) < 0 ? NULL : blk;
 }
 
+/* Boots a node that creates its image on a fresh device of dev_size
+ * bytes (cfg->blk is set to it); NULL, with the reason printed, if not. */
+static struct node *boot_fresh(struct node_config *cfg, uint64_t dev_size,
+			       char *path, size_t cap)
+{
+	char why[256];
+	cfg->blk = fresh_device(path, cap, dev_size);
+	cfg->create = true;
+	struct node *n;
+	if (cfg->blk != NULL && node_boot(cfg, &n, why, sizeof why) == 0)
+		return n;
+	fprintf(stderr, "node_bench: %s\n", cfg->blk ? why : "cannot create the image file");
+	if (cfg->blk != NULL)
+		plat_blk_close(cfg->blk);
+	unlink(path);
+	return NULL;
+}
+
 /* One run: loop iterations per second, and mean/p99 latency in ms. */
 static int run(const struct node_class *cls, uint64_t interval_ms, bool hold,
 	       double *ips, double *mean, double *p99)
 {
-	char path[64], why[256];
-	struct plat_blk *blk = fresh_device(path, sizeof path, 64u << 20);
-	if (blk == NULL)
-		return -1;
+	char path[64];
 	struct node_config cfg = {
-		.blk = blk, .create = true, .arena_size = 16u << 20,
+		.arena_size = 16u << 20,
 		.interval_ns = interval_ms * 1000000ull, .output_commit = hold,
 		.out_capacity = 1u << 20, .classes = cls, .nclasses = 1,
 		.entry_class = "Main", .entry_method = "main", .console = sink,
 	};
-	struct node *n;
-	if (node_boot(&cfg, &n, why, sizeof why) < 0) {
-		fprintf(stderr, "node_bench: %s\n", why);
+	struct node *n = boot_fresh(&cfg, 64u << 20, path, sizeof path);
+	if (n == NULL)
 		return -1;
-	}
+	struct plat_blk *blk = cfg.blk;
 	lines = nlat = linelen = 0;
 	struct stopper s = { n };
 	plat_thread *t;
@@ -136,23 +150,19 @@ static void prog_sink(void *ctx, const char *s, size_t len)
 static double run_prog(const struct node_class *cls, uint64_t interval_ms,
 		       char *out, size_t outcap, double *pages_per_epoch)
 {
-	char path[64], why[256];
-	struct plat_blk *blk = fresh_device(path, sizeof path, 512u << 20);
-	if (blk == NULL)
-		return -1;
+	char path[64];
 	struct node_config cfg = {
-		.blk = blk, .create = true, .arena_size = 256u << 20,
+		.arena_size = 256u << 20,
 		.interval_ns = interval_ms * 1000000ull, .output_commit = true,
 		.classes = cls, .nclasses = 1, .entry_class = "Main",
 		.entry_method = "main", .console = prog_sink,
 		.console_ctx = &prog_out,
 	};
-	struct node *n;
 	capture_reset(&prog_out);
-	if (node_boot(&cfg, &n, why, sizeof why) < 0) {
-		fprintf(stderr, "node_bench: %s\n", why);
+	struct node *n = boot_fresh(&cfg, 512u << 20, path, sizeof path);
+	if (n == NULL)
 		return -1;
-	}
+	struct plat_blk *blk = cfg.blk;
 	struct pst_image_stats s0, s1;
 	pst_image_stats(node_image(n), &s0);
 	struct rusage ru0, ru1;
