@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_prog.h"
 #include "bench_report.h"
 #include "capture.h"
 #include "../../cluster-tools/asm/asm.h"
@@ -25,17 +26,11 @@ static const char *progs[] = { "fib", "loops", "calls", "alloc", "strings", "tre
 /* Phantom: returns milliseconds, or a negative number on failure. */
 static double run_phantom(const char *name, void *region, char *out, size_t outcap)
 {
-	char path[256], err[512];
-	size_t len, n;
+	char path[256];
+	size_t n;
 	uint8_t *cls;
-	snprintf(path, sizeof path, "tests/bench/vm/%s.pasm", name);
-	char *text = read_whole_file(path, &len);
-	if (!text || pasm_assemble(path, text, len, &cls, &n, err, sizeof err)) {
-		fprintf(stderr, "vm bench: %s: %s\n", path, text ? err : "cannot read");
-		free(text);
+	if (bench_prog_assemble("vm bench", name, path, sizeof path, &cls, &n) < 0)
 		return -1;
-	}
-	free(text);
 	struct vm_ctx ctx;
 	struct capture c = { 0 };
 	memset(&ctx, 0, sizeof ctx);

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bench_prog.h"
 #include "bench_report.h"
 #include "capture.h"
 #include "hosted.h"
@@ -217,17 +218,11 @@ static double run_prog(const struct node_class *cls, uint64_t interval_ms,
  * of the rounds' own. Both runs must print the same answer. */
 static int bench_prog(const char *prog)
 {
-	char path[128], err[512], a[256], b[256];
-	snprintf(path, sizeof path, "tests/bench/vm/%s.pasm", prog);
-	size_t len, n;
+	char path[128], a[256], b[256];
+	size_t n;
 	uint8_t *bytes;
-	char *text = read_whole_file(path, &len);
-	if (!text || pasm_assemble(path, text, len, &bytes, &n, err, sizeof err)) {
-		fprintf(stderr, "node_bench: %s: %s\n", path, text ? err : "cannot read");
-		free(text);
+	if (bench_prog_assemble("node_bench", prog, path, sizeof path, &bytes, &n) < 0)
 		return -1;
-	}
-	free(text);
 	struct node_class cls = { path, bytes, n };
 	double none[PROG_ROUNDS], hz[PROG_ROUNDS], over[PROG_ROUNDS], pages[PROG_ROUNDS], pp;
 	for (int i = 0; i < PROG_ROUNDS; i++) {
