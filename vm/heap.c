@@ -22,8 +22,8 @@
  * at block starts, and every block gets its bits when it is made (put_free,
  * vm_alloc), so the bitmap is never cleared as a whole. A cycle starts
  * by shading the roots and every thread's stack below sp (work ∝ roots and
- * stacks, not the heap); then each allocation does a step of marking proportional to its
- * size: a cursor (gc_scan) walks the heap by block headers and scans gray
+ * stacks, not the heap); then each allocation does a step of marking
+ * proportional to its size: a cursor (gc_scan) walks the heap by block headers and scans gray
  * blocks; shading a block below the cursor records it in gc_gray_lo for
  * another pass. Invariants while marking: every object reachable when the
  * cycle started ends up marked, because (1) the roots and stacks were
