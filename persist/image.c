@@ -1,14 +1,20 @@
 /* image.c — puts persist/ together: store + arena + snapshot engine + delta
- * codec, and the optional snapshot clock. The sink turns each closing epoch
- * into one delta against the store's committed epoch and, as it goes, puts
- * the same pages into one store transaction (each base page read once; no
- * decode); epoch_end seals the delta and commits the transaction. If that
- * commit fails, the retried epoch_end commits by applying the sealed delta
- * to the store instead (the path a replica takes). The two give the same
- * image: the delta holds exactly the pages put (tests/unit/pst_image_test
- * deltas_rebuild_a_replica compares a replica's store with the leader's).
- * The pages put lately stay in a small cache (BASE_SLOTS pages), so a page
- * dirtied again in a later epoch finds its base there, not on the device.
+ * codec, and the optional snapshot clock. The sink puts each closing epoch's
+ * changed pages into one store transaction and, when someone consumes deltas
+ * (cfg.on_delta: replication), also encodes them as one delta against the
+ * store's committed epoch (each base page read once; no decode); epoch_end
+ * seals the delta and commits the transaction. A commit that fails keeps its
+ * transaction, and the retried epoch_end commits it again (store.h). The
+ * delta holds exactly the pages put, so a replica applying it gets the same
+ * image (tests/unit/pst_image_test deltas_rebuild_a_replica compares the
+ * two stores).
+ *
+ * A page listed dirty may be unchanged (the arena's write fault-around
+ * over-approximates): its hash is compared with the committed one, which
+ * the map gives without reading the page, and only equal hashes are
+ * confirmed by comparing bytes. The pages put lately stay in a small cache
+ * (BASE_SLOTS pages) with their hashes, so a page dirtied again in a later
+ * epoch finds its base there, not on the device.
  *
  * Lock rule: store_lock guards every call into the store. It is taken by the
  * writer thread (sink) and by the fault handler on a mutator (pager). The
@@ -25,17 +31,19 @@
 
 #define BASE_SLOTS 1024u     /* base cache, direct-mapped by page: 4 MiB */
 
-/* A cached base: page pgno as put in `epoch`. Invariant: every put or drop
- * of a page refreshes or clears its slot, so an entry whose epoch is
- * committed (<= the store's epoch) holds the page's committed contents. */
+/* A cached base: page pgno as put in `epoch`, and its hash. Invariant: every
+ * put or drop of a page refreshes or clears its slot, so an entry whose
+ * epoch is committed (<= the store's epoch) holds the page's committed
+ * contents. */
 struct base_ent {
 	uint64_t pgno, epoch;
-	uint64_t hash;               /* pst_store_page_hash, once known      */
-	bool valid, hashed;
+	uint64_t hash;               /* pst_store_page_hash of the contents  */
+	bool valid;
 };
 
 struct pst_image {
 	struct pst_image_config cfg;
+	bool shipping;               /* cfg.on_delta: encode deltas          */
 	struct pst_store *store;
 	struct pst_arena *arena;
 	struct pst_snap *snap;
@@ -46,9 +54,11 @@ struct pst_image {
 	uint64_t base_epoch;         /* store epoch the delta is against     */
 	bool have_last;              /* a page was added this epoch          */
 	uint64_t last_pgno;          /* last page added (repeats are no-ops) */
+	uint64_t last_hash;          /* its contents' hash                   */
 	bool finished;               /* delta_finish done for this epoch     */
 	bool last_put;               /* last_pgno is also in txn             */
-	struct pst_txn *txn;         /* this epoch's direct puts, or NULL    */
+	bool end_reported;           /* a failed commit of this epoch shown  */
+	struct pst_txn *txn;         /* this epoch's changes                 */
 	uint64_t epoch_raw;          /* raw bytes of this epoch's pages      */
 	const void *delta;
 	size_t delta_len;
@@ -80,31 +90,6 @@ static int pager_page_in(void *ctx, uint64_t pgno, void *buf, bool *present)
 	return rc;
 }
 
-/* ---- delta target: applying a delta to the store inside a txn ------------ */
-
-struct apply_ctx {
-	struct pst_image *img;
-	struct pst_txn *txn;
-};
-
-static int target_read(void *ctx, uint64_t pgno, void *buf)
-{
-	struct apply_ctx *a = ctx;
-	return pst_store_read_page(a->img->store, pgno, buf, NULL);
-}
-
-static int target_write(void *ctx, uint64_t pgno, const void *buf)
-{
-	struct apply_ctx *a = ctx;
-	return pst_txn_put_page(a->txn, pgno, buf);
-}
-
-static int target_drop(void *ctx, uint64_t pgno)
-{
-	struct apply_ctx *a = ctx;
-	return pst_txn_drop_page(a->txn, pgno);
-}
-
 /* ---- sink: the snapshot writer's side ----------------------------------- */
 
 static void txn_drop(struct pst_image *img)
@@ -121,44 +106,50 @@ static int sink_begin(void *ctx, uint64_t epoch)
 	plat_mutex_lock(img->store_lock);
 	txn_drop(img);               /* a failed begin's, if repeated */
 	img->base_epoch = pst_store_epoch(img->store);
-	/* No txn (the store refused one): epoch_end commits by applying. */
-	if (pst_txn_begin(img->store, epoch, &img->txn) < 0)
+	int rc = pst_txn_begin(img->store, epoch, &img->txn);
+	if (rc < 0) {
 		img->txn = NULL;
+		plat_printf("persist: epoch %llu not begun: %s\n",
+			    (unsigned long long)epoch,
+			    pst_store_last_error(img->store));
+	}
 	plat_mutex_unlock(img->store_lock);
+	if (rc < 0)
+		return rc;
 	img->have_last = false;
 	img->finished = false;
+	img->end_reported = false;
 	img->epoch_raw = 0;
-	return pst_delta_begin(img->dw, epoch, img->base_epoch);
+	return img->shipping ? pst_delta_begin(img->dw, epoch, img->base_epoch)
+			     : 0;
 }
 
 /* The engine repeats a failed call with the same page: adding it twice
  * would be refused, so a page already added is a no-op. */
 static bool already_added(struct pst_image *img, uint64_t pgno)
 {
-	if (img->have_last && img->last_pgno == pgno)
-		return true;
-	return false;
+	return img->have_last && img->last_pgno == pgno;
 }
 
-static void mark_added(struct pst_image *img, uint64_t pgno)
+static void mark_added(struct pst_image *img, uint64_t pgno, uint64_t hash)
 {
 	img->have_last = true;
 	img->last_pgno = pgno;
+	img->last_hash = hash;
 	img->last_put = false;
 }
 
-/* The page's change into this epoch's txn; a repeated call after a failed
- * put repeats only the put (the delta already has the page). */
+/* The added page's change into this epoch's txn (contents NULL: unused);
+ * a repeated call after a failed put repeats only the put. */
 static int put_direct(struct pst_image *img, uint64_t pgno,
-		      const void *contents, uint64_t *hash, bool *hashed)
+		      const void *contents)
 {
 	if (img->last_put)
 		return 0;
 	plat_mutex_lock(img->store_lock);
 	int rc = contents ? pst_txn_put_page_hashed(img->txn, pgno, contents,
-						    hash)
+						    img->last_hash)
 			  : pst_txn_drop_page(img->txn, pgno);
-	*hashed = rc == 0 && contents != NULL;
 	if (rc < 0)
 		plat_printf("persist: page %llu not stored: %s\n",
 			    (unsigned long long)pgno,
@@ -169,42 +160,49 @@ static int put_direct(struct pst_image *img, uint64_t pgno,
 	return rc;
 }
 
-/* The page's contents at the store's epoch (NULL: absent, zeros), and its
- * hash when known (*hashed): the store's read check computes it, and the
- * cache keeps the one the store computed when it took the page. */
-static int base_of(struct pst_image *img, uint64_t pgno, const void **base,
-		   uint64_t *hash, bool *hashed)
+/* The cache's entry for page pgno when it holds the committed page. */
+static struct base_ent *cached_base(struct pst_image *img, uint64_t pgno)
 {
-	uint32_t slot = (uint32_t)(pgno % BASE_SLOTS);
-	struct base_ent *be = &img->bc[slot];
-	if (be->valid && be->pgno == pgno && be->epoch <= img->base_epoch) {
-		*base = img->bc_data + (size_t)slot * PLAT_PAGE_SIZE;
+	struct base_ent *be = &img->bc[pgno % BASE_SLOTS];
+	return be->valid && be->pgno == pgno && be->epoch <= img->base_epoch
+		? be : NULL;
+}
+
+/* The committed page's hash, from the cache or from the store's map. */
+static int committed_hash(struct pst_image *img, uint64_t pgno,
+			  uint64_t *hash)
+{
+	struct base_ent *be = cached_base(img, pgno);
+	if (be != NULL) {
 		*hash = be->hash;
-		*hashed = be->hashed;
+		return 0;
+	}
+	plat_mutex_lock(img->store_lock);
+	int rc = pst_store_page_hash_at(img->store, pgno, hash);
+	plat_mutex_unlock(img->store_lock);
+	return rc;
+}
+
+/* The page's contents at the store's epoch (NULL: absent, zeros). */
+static int base_of(struct pst_image *img, uint64_t pgno, const void **base)
+{
+	struct base_ent *be = cached_base(img, pgno);
+	if (be != NULL) {
+		*base = img->bc_data + (size_t)(be - img->bc) * PLAT_PAGE_SIZE;
 		return 0;
 	}
 	bool present = false;
+	uint64_t hash;
 	plat_mutex_lock(img->store_lock);
 	int rc = pst_store_read_page_hashed(img->store, pgno, img->base_page,
-					    &present, hash);
+					    &present, &hash);
 	plat_mutex_unlock(img->store_lock);
 	*base = present ? img->base_page : NULL;
-	*hashed = rc == 0;
 	return rc < 0 ? rc : 0;
 }
 
-/* The store hashed the page base_remember() just kept: keep that too. */
-static void base_hashed(struct pst_image *img, uint64_t pgno, uint64_t hash)
-{
-	struct base_ent *be = &img->bc[pgno % BASE_SLOTS];
-	if (be->valid && be->pgno == pgno) {
-		be->hash = hash;
-		be->hashed = true;
-	}
-}
-
 static void base_remember(struct pst_image *img, uint64_t epoch,
-			  uint64_t pgno, const void *contents)
+			  uint64_t pgno, const void *contents, uint64_t hash)
 {
 	uint32_t slot = (uint32_t)(pgno % BASE_SLOTS);
 	struct base_ent *be = &img->bc[slot];
@@ -215,7 +213,8 @@ static void base_remember(struct pst_image *img, uint64_t epoch,
 	}
 	memcpy(img->bc_data + (size_t)slot * PLAT_PAGE_SIZE, contents,
 	       PLAT_PAGE_SIZE);
-	*be = (struct base_ent){ .pgno = pgno, .epoch = epoch, .valid = true };
+	*be = (struct base_ent){ .pgno = pgno, .epoch = epoch, .hash = hash,
+				 .valid = true };
 }
 
 /* True when contents equal the committed base (NULL: zeros). */
@@ -230,86 +229,76 @@ static bool unchanged(const void *base, const void *contents)
 	return true;
 }
 
+/* Page pgno's contents of this epoch, unless they equal the committed page
+ * (then PST_SINK_UNCHANGED): into the delta when shipping, and kept as the
+ * page's next base. */
+static int add_page(struct pst_image *img, uint64_t epoch, uint64_t pgno,
+		    const void *contents)
+{
+	uint64_t hash = pst_store_page_hash(contents), committed;
+	int rc = committed_hash(img, pgno, &committed);
+	if (rc < 0)
+		return rc;
+	/* Different hashes prove a change; equal ones must be confirmed. The
+	 * delta needs the base either way. */
+	const void *base = NULL;
+	if (hash == committed || img->shipping) {
+		if ((rc = base_of(img, pgno, &base)) < 0)
+			return rc;
+		if (hash == committed && unchanged(base, contents)) {
+			img->pages_unchanged++;
+			return PST_SINK_UNCHANGED;
+		}
+	}
+	if (img->shipping) {
+		uint8_t le[8];
+		for (int i = 0; i < 8; i++)
+			le[i] = (uint8_t)(committed >> (8 * i));
+		rc = pst_delta_add_page_hashed(img->dw, pgno, base, le, contents);
+		if (rc < 0)
+			return rc;
+	}
+	mark_added(img, pgno, hash);
+	base_remember(img, epoch, pgno, contents, hash);
+	img->epoch_raw += PLAT_PAGE_SIZE;
+	return 0;
+}
+
 static int sink_page(void *ctx, uint64_t epoch, uint64_t pgno,
 		     const void *contents)
 {
 	struct pst_image *img = ctx;
 	if (!already_added(img, pgno)) {
-		const void *base;
-		uint64_t bh;
-		bool bhashed;
-		int rc = base_of(img, pgno, &base, &bh, &bhashed);
-		if (rc < 0)
-			return rc;
-		/* Listed but not changed (the arena's write fault-around
-		 * over-approximates): nothing to ship or store. */
-		if (unchanged(base, contents)) {
-			img->pages_unchanged++;
-			return PST_SINK_UNCHANGED;
-		}
-		uint8_t bhash[8];
-		for (int i = 0; i < 8; i++)         /* little-endian */
-			bhash[i] = (uint8_t)(bh >> (8 * i));
-		rc = pst_delta_add_page_hashed(img->dw, pgno, base,
-					       bhashed ? bhash : NULL, contents);
-		if (rc < 0)
-			return rc;
-		mark_added(img, pgno);
-		base_remember(img, epoch, pgno, contents);
-		img->epoch_raw += PLAT_PAGE_SIZE;
+		int rc = add_page(img, epoch, pgno, contents);
+		if (rc != 0)
+			return rc;           /* an error or PST_SINK_UNCHANGED */
 	}
-	if (img->txn == NULL)
-		return 0;
-	uint64_t h;
-	bool hashed = false;
-	int rc = put_direct(img, pgno, contents, &h, &hashed);
-	if (hashed)
-		base_hashed(img, pgno, h);
-	return rc;
+	return put_direct(img, pgno, contents);
 }
 
 static int sink_unused(void *ctx, uint64_t epoch, uint64_t pgno)
 {
 	struct pst_image *img = ctx;
 	if (!already_added(img, pgno)) {
-		int rc = pst_delta_add_unused(img->dw, pgno);
-		if (rc < 0)
-			return rc;
-		mark_added(img, pgno);
-		base_remember(img, epoch, pgno, NULL);
+		if (img->shipping) {
+			int rc = pst_delta_add_unused(img->dw, pgno);
+			if (rc < 0)
+				return rc;
+		}
+		mark_added(img, pgno, PST_STORE_ZERO_HASH);
+		base_remember(img, epoch, pgno, NULL, 0);
 	}
-	uint64_t h;
-	bool hashed;
-	return img->txn ? put_direct(img, pgno, NULL, &h, &hashed) : 0;
+	return put_direct(img, pgno, NULL);
 }
 
-/* The fallback commit: the sealed delta applied to the store in a new txn. */
-static int commit_by_apply(struct pst_image *img, uint64_t epoch)
-{
-	struct apply_ctx a = { .img = img };
-	int rc = pst_txn_begin(img->store, epoch, &a.txn);
-	if (rc == 0) {
-		struct pst_delta_target t = {
-			.ctx = &a,
-			.epoch = pst_store_epoch(img->store),
-			.read_page = target_read,
-			.write_page = target_write,
-			.drop_page = target_drop,
-		};
-		rc = pst_delta_apply(img->delta, img->delta_len, &t);
-		if (rc == 0)
-			rc = pst_txn_commit(a.txn);   /* frees the txn */
-		else
-			pst_txn_abort(a.txn);
-	}
-	return rc;
-}
-
+/* Commits the epoch's txn. A failed commit keeps it, and the engine's retry
+ * commits it again; if the store finds a block of it lost, every retry fails
+ * the same way and the store stays at the previous epoch. */
 static int sink_end(void *ctx, uint64_t epoch)
 {
 	struct pst_image *img = ctx;
 	int rc;
-	if (!img->finished) {
+	if (img->shipping && !img->finished) {
 		rc = pst_delta_finish(img->dw, &img->delta, &img->delta_len);
 		if (rc < 0)
 			return rc;
@@ -317,27 +306,27 @@ static int sink_end(void *ctx, uint64_t epoch)
 	}
 
 	plat_mutex_lock(img->store_lock);
-	if (img->txn != NULL) {
-		rc = pst_txn_commit(img->txn);        /* frees the txn */
-		img->txn = NULL;
-	} else {
-		rc = commit_by_apply(img, epoch);
-	}
-	if (rc < 0)
+	rc = pst_txn_commit(img->txn);
+	if (rc == 0)
+		img->txn = NULL;              /* committed: the txn is gone */
+	else if (!img->end_reported)
 		plat_printf("persist: epoch %llu not committed: %s (%s)\n",
 			    (unsigned long long)epoch, err_str(rc),
 			    pst_store_last_error(img->store));
 	plat_mutex_unlock(img->store_lock);
-	if (rc < 0)
+	if (rc < 0) {
+		img->end_reported = true;
 		return rc;
+	}
 
 	img->raw_bytes += img->epoch_raw;
-	img->delta_bytes += img->delta_len;
 	if (img->cfg.on_commit)
 		img->cfg.on_commit(img->cfg.cb_ctx, epoch);
-	if (img->cfg.on_delta)
+	if (img->shipping) {
+		img->delta_bytes += img->delta_len;
 		img->cfg.on_delta(img->cfg.cb_ctx, epoch, img->delta,
 				  img->delta_len);
+	}
 	return 0;
 }
 
@@ -412,7 +401,7 @@ static int image_start(struct pst_image *img, char *why, size_t whylen)
 	img->bc = calloc(BASE_SLOTS, sizeof *img->bc);
 	img->bc_data = malloc((size_t)BASE_SLOTS * PLAT_PAGE_SIZE);
 	int rc = img->bc && img->bc_data ? 0 : -ERR_NOMEM;
-	if (rc == 0)
+	if (rc == 0 && img->shipping)
 		rc = pst_delta_writer_new(&img->dw);
 	if (rc == 0)
 		rc = plat_mutex_new(&img->take_lock);
@@ -473,6 +462,7 @@ static int image_new(const struct pst_image_config *cfg,
 	if (img == NULL)
 		return -ERR_NOMEM;
 	img->cfg = *cfg;
+	img->shipping = cfg->on_delta != NULL;
 	int rc = plat_mutex_new(&img->store_lock);
 	if (rc < 0) {
 		free(img);

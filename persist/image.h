@@ -1,10 +1,10 @@
 /* image.h — a persistent image: the whole of persist/ put together. The store
  * on a block device, the arena paged in lazily from it, and the snapshot
- * engine, whose sink encodes each closing epoch as a delta (the bytes
- * replication ships) and commits the same pages to the store in one
- * transaction; a replica applying the delta gets the very same image. If
- * that commit fails, the retry commits by applying the delta, as a replica
- * does. Optionally a clock thread takes a snapshot every interval. */
+ * engine, whose sink commits each closing epoch's changed pages to the store
+ * in one transaction (retried until it commits) and, for a consumer of
+ * deltas, encodes the same pages as a delta (the bytes replication ships);
+ * a replica applying the delta gets the very same image. Optionally a clock
+ * thread takes a snapshot every interval. */
 #ifndef PHANTOM_PST_IMAGE_H
 #define PHANTOM_PST_IMAGE_H
 
@@ -22,7 +22,7 @@ struct pst_image_config {
 	uint32_t cow_pages;          /* copy-on-write budget (0: default)     */
 	/* Both called by the writer thread once an epoch is committed, with
 	 * cb_ctx; either may be NULL. on_delta also gets the epoch's delta
-	 * (the bytes replication ships). */
+	 * (the bytes replication ships); without it no delta is encoded. */
 	void (*on_commit)(void *ctx, uint64_t epoch);
 	void (*on_delta)(void *ctx, uint64_t epoch, const void *delta,
 			 size_t len);
@@ -32,8 +32,9 @@ struct pst_image_config {
 struct pst_image_stats {
 	struct pst_snap_stats snap;
 	struct pst_arena_stats arena;
-	uint64_t delta_bytes;        /* sum of committed deltas' sizes       */
-	uint64_t raw_bytes;          /* sum of their pages' raw sizes        */
+	uint64_t delta_bytes;        /* sum of committed deltas' sizes (only
+				      * encoded for on_delta)                */
+	uint64_t raw_bytes;          /* sum of committed pages' raw sizes    */
 	uint64_t pages_unchanged;    /* listed dirty, equal to the committed
 				      * page: neither shipped nor stored     */
 };

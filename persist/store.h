@@ -70,6 +70,10 @@ int pst_store_read_page_hashed(struct pst_store *s, uint64_t pgno, void *buf,
  * (docs/delta-format.md), so one hashing serves both. */
 uint64_t pst_store_page_hash(const void *page);
 #define PST_STORE_ZERO_HASH PST_PAGE_ZERO_HASH      /* of 4096 zero bytes */
+/* The committed page's hash (PST_STORE_ZERO_HASH when absent) from the map
+ * alone: its data block is not read. Same errors as pst_store_read_page. */
+int pst_store_page_hash_at(struct pst_store *s, uint64_t pgno, uint64_t *hash);
+
 const char *pst_store_last_error(const struct pst_store *s);
 
 /* The committed epoch's meta blob. -ERR_RANGE if cap is too small (*len is
@@ -82,17 +86,22 @@ int pst_txn_begin(struct pst_store *s, uint64_t epoch, struct pst_txn **t);
 /* New contents of a page. Written to a free block at once (not flushed); a
  * page of all zeros is stored as absent. -ERR_NOSPC when the device is full. */
 int pst_txn_put_page(struct pst_txn *t, uint64_t pgno, const void *page);
-/* The same, also giving the page's hash (PST_STORE_ZERO_HASH for zeros). */
+/* The same for a caller that has already hashed the page: hash must be
+ * pst_store_page_hash(page) (it becomes the block's checksum unverified). */
 int pst_txn_put_page_hashed(struct pst_txn *t, uint64_t pgno,
-			    const void *page, uint64_t *hash);
+			    const void *page, uint64_t hash);
 /* The page is unused: nothing is written, it reads back as zeros, its block
  * is reclaimed. */
 int pst_txn_drop_page(struct pst_txn *t, uint64_t pgno);
 int pst_txn_set_meta(struct pst_txn *t, const void *meta, size_t len);
 /* Data and map blocks written and flushed, then the superblock written and
- * flushed. 0: the epoch is committed. Failure: the store is still at the old
- * epoch (on disk too, unless it reports the store must be reopened) and the
- * txn is gone either way. */
+ * flushed. 0: the epoch is committed and the txn is gone. Failure: the store
+ * is still at the old epoch (on disk too, unless it reports the store must be
+ * reopened) and the txn stays open: commit it again, or abort it. A commit
+ * after a failed one first reads back every data block of the txn, checks it
+ * against its page's hash and writes it again (a failed write or flush may
+ * have lost it); a block that no longer holds its page fails that commit with
+ * -ERR_IO naming the block, and the txn can then only be aborted. */
 int pst_txn_commit(struct pst_txn *t);
 void pst_txn_abort(struct pst_txn *t);
 

@@ -109,6 +109,8 @@ static inline uint32_t pst_get32(const uint8_t *p)
 uint64_t pst_store_sum(uint64_t blk, const void *data);
 /* The sum of block blk whose contents hash to page_hash. */
 uint64_t pst_store_sum_of(uint64_t blk, uint64_t page_hash);
+/* The inverse: the hash of the contents a data block's sum vouches for. */
+uint64_t pst_store_hash_of_sum(uint64_t blk, uint64_t sum);
 uint32_t pst_store_levels(uint64_t arena_pages);
 void pst_store_sb_encode(const struct pst_sb *sb, uint8_t *img);
 int pst_store_sb_decode(const uint8_t *img, uint32_t slot, uint64_t dev_size,

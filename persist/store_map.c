@@ -1,7 +1,8 @@
 /* store_map.c — the page map: a radix tree of map blocks whose entries carry
  * each child's block number and checksum, so every block is verified from
- * its parent. Lazy lookup of one page (pst_store_read_page), the verified
- * map-block cache, and the open-time walk that rebuilds free space. */
+ * its parent. Lazy lookup of one page (pst_store_read_page) or of its
+ * committed hash (pst_store_page_hash_at), the verified map-block cache, and
+ * the open-time walk that rebuilds free space. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,13 +61,10 @@ int pst_store_read_page(struct pst_store *s, uint64_t pgno, void *buf,
 	return pst_store_read_page_hashed(s, pgno, buf, present, &hash);
 }
 
-int pst_store_read_page_hashed(struct pst_store *s, uint64_t pgno, void *buf,
-			       bool *present, uint64_t *hash)
+/* Page pgno's entry in the committed map (blk 0: absent), every map block
+ * on the way verified. */
+static int find_ent(struct pst_store *s, uint64_t pgno, struct pst_ent *out)
 {
-	if (s == NULL || buf == NULL || hash == NULL)
-		return -ERR_INVAL;
-	if (present)
-		*present = false;
 	if (pgno >= s->cur.arena_pages)
 		return pst_store_seterr(s, -ERR_RANGE, "page %llu is outside the "
 			"arena (%llu pages)", (unsigned long long)pgno,
@@ -86,13 +84,39 @@ int pst_store_read_page_hashed(struct pst_store *s, uint64_t pgno, void *buf,
 				(unsigned long long)pgno, l,
 				(unsigned long long)e.blk);
 	}
+	*out = e;
+	return 0;
+}
+
+int pst_store_page_hash_at(struct pst_store *s, uint64_t pgno, uint64_t *hash)
+{
+	if (s == NULL || hash == NULL)
+		return -ERR_INVAL;
+	struct pst_ent e;
+	int rc = find_ent(s, pgno, &e);
+	if (rc < 0)
+		return rc;
+	*hash = e.blk ? pst_store_hash_of_sum(e.blk, e.sum) : PST_STORE_ZERO_HASH;
+	return 0;
+}
+
+int pst_store_read_page_hashed(struct pst_store *s, uint64_t pgno, void *buf,
+			       bool *present, uint64_t *hash)
+{
+	if (s == NULL || buf == NULL || hash == NULL)
+		return -ERR_INVAL;
+	if (present)
+		*present = false;
+	struct pst_ent e;
+	int rc = find_ent(s, pgno, &e);
+	if (rc < 0)
+		return rc;
 	if (e.blk == 0) {
 		memset(buf, 0, PST_BLK);
 		*hash = PST_STORE_ZERO_HASH;
 		return 0;
 	}
-	int rc = pst_store_io(s, false, e.blk, buf);
-	if (rc < 0)
+	if ((rc = pst_store_io(s, false, e.blk, buf)) < 0)
 		return rc;
 	*hash = pst_store_page_hash(buf);
 	uint64_t got = pst_store_sum_of(e.blk, *hash);

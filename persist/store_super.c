@@ -35,6 +35,11 @@ uint64_t pst_store_sum_of(uint64_t blk, uint64_t page_hash)
 	return page_hash ^ blk_mask(blk);
 }
 
+uint64_t pst_store_hash_of_sum(uint64_t blk, uint64_t sum)
+{
+	return sum ^ blk_mask(blk);
+}
+
 uint64_t pst_store_sum(uint64_t blk, const void *data)
 {
 	return pst_store_sum_of(blk, pst_store_page_hash(data));

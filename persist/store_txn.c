@@ -9,7 +9,12 @@
  *   4. superblock to the other slot (epoch, root + checksum), flush
  *                                 -> the epoch is committed
  * A crash anywhere leaves either the old superblock (whose blocks nothing
- * touched) or the new one (whose blocks were flushed before it). */
+ * touched) or the new one (whose blocks were flushed before it).
+ *
+ * A commit that fails gives back what steps 2–4 allocated and released and
+ * keeps the txn; the next commit rewrites the data blocks first, each read
+ * back and checked against its page's hash, since a failed write or flush
+ * may have lost any of them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +23,7 @@
 #define WB_BLOCKS 32u              /* write-behind: blocks per data write */
 
 struct chg {
-	uint64_t pgno, seq;
+	uint64_t pgno, seq;        /* seq: order of the puts of one page */
 	struct pst_ent e;          /* blk 0: absent (dropped or all zeros) */
 };
 
@@ -32,6 +37,8 @@ struct pst_txn {
 	uint64_t epoch;
 	struct chg *c;
 	size_t n, cap;
+	uint64_t next_seq;
+	bool retry;                /* a commit failed: rewrite data blocks */
 	struct ulist alloc;        /* blocks this txn allocated (undo on failure) */
 	struct ulist rel;          /* committed blocks the new epoch no longer uses */
 	int64_t live_delta;        /* new tree's blocks minus the committed tree's */
@@ -194,7 +201,7 @@ static int add_chg(struct pst_txn *t, uint64_t pgno, struct pst_ent e)
 	int rc = chg_room(t);
 	if (rc < 0)
 		return rc;
-	t->c[t->n] = (struct chg){ .pgno = pgno, .seq = t->n, .e = e };
+	t->c[t->n] = (struct chg){ .pgno = pgno, .seq = t->next_seq++, .e = e };
 	t->n++;
 	return 0;
 }
@@ -210,31 +217,33 @@ static int check_pgno(struct pst_txn *t, uint64_t pgno)
 
 int pst_txn_put_page(struct pst_txn *t, uint64_t pgno, const void *page)
 {
-	uint64_t hash;
-	return pst_txn_put_page_hashed(t, pgno, page, &hash);
+	if (page == NULL)
+		return -ERR_INVAL;
+	return pst_txn_put_page_hashed(t, pgno, page, pst_store_page_hash(page));
+}
+
+static bool all_zeros(const uint8_t *p)
+{
+	for (size_t i = 0; i < PST_BLK; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
 }
 
 int pst_txn_put_page_hashed(struct pst_txn *t, uint64_t pgno,
-			    const void *page, uint64_t *hash)
+			    const void *page, uint64_t hash)
 {
-	if (t == NULL || page == NULL || hash == NULL)
+	if (t == NULL || page == NULL)
 		return -ERR_INVAL;
 	int rc = check_pgno(t, pgno);
 	if (rc < 0)
 		return rc;
-	const uint8_t *p = page;
-	size_t i = 0;
-	while (i < PST_BLK && p[i] == 0)
-		i++;
-	if (i == PST_BLK) {
-		*hash = PST_STORE_ZERO_HASH;
+	if (hash == PST_STORE_ZERO_HASH && all_zeros(page))
 		return add_chg(t, pgno, (struct pst_ent){ 0, 0 });
-	}
 	struct pst_ent e;
 	if ((rc = chg_room(t)) < 0 || (rc = txn_alloc(t, &e.blk)) < 0)
 		return rc;
-	*hash = pst_store_page_hash(page);
-	e.sum = pst_store_sum_of(e.blk, *hash);
+	e.sum = pst_store_sum_of(e.blk, hash);
 	/* A change is listed only once its block is gathered or written; a
 	 * block that was neither is given back, so a retried put leaves the
 	 * used-block count exact. */
@@ -379,20 +388,68 @@ static int build(struct pst_txn *t, unsigned level, struct pst_ent old,
 	return pst_store_io(s, true, out->blk, map);
 }
 
+/* Before a commit that follows a failed one: every data block listed is
+ * read back, checked and written again, so the coming flush covers it. */
+static int rewrite_data(struct pst_txn *t)
+{
+	struct pst_store *s = t->s;
+	uint8_t *page = t->buf[0];
+	for (size_t i = 0; i < t->n; i++) {
+		struct pst_ent e = t->c[i].e;
+		if (e.blk == 0)
+			continue;
+		int rc = pst_store_io(s, false, e.blk, page);
+		if (rc < 0)
+			return rc;
+		if (pst_store_sum(e.blk, page) != e.sum)
+			return pst_store_seterr(s, -ERR_IO, "epoch %llu cannot be "
+				"committed: data block %llu no longer holds page "
+				"%llu as written (a failed write or flush lost "
+				"it); abort the txn", (unsigned long long)t->epoch,
+				(unsigned long long)e.blk,
+				(unsigned long long)t->c[i].pgno);
+		if ((rc = pst_store_io(s, true, e.blk, page)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* What building the map allocates and releases, to be given back if the
+ * commit fails. */
+struct build_mark {
+	size_t alloc_n, rel_n;
+	int64_t live_delta;
+};
+
+static void build_undo(struct pst_txn *t, const struct build_mark *m)
+{
+	while (t->alloc.n > m->alloc_n)
+		pst_store_unmark(t->s, t->alloc.v[--t->alloc.n]);
+	t->rel.n = m->rel_n;
+	t->live_delta = m->live_delta;
+}
+
 int pst_txn_commit(struct pst_txn *t)
 {
 	if (t == NULL)
 		return -ERR_INVAL;
 	struct pst_store *s = t->s;
+	if (s->broken)
+		return pst_store_seterr(s, -ERR_IO, "a failed commit left the "
+					"superblock slot in an unknown state; reopen the store");
 	struct pst_sb nsb = s->cur;
+	struct build_mark mark;
 	uint8_t img[PST_BLK];
 	int rc;
 	if ((rc = wb_flush(t)) < 0)
-		goto fail;
+		goto failed;
 	sort_changes(t);
+	if (t->retry && (rc = rewrite_data(t)) < 0)
+		goto failed;
+	mark = (struct build_mark){ t->alloc.n, t->rel.n, t->live_delta };
 	if ((rc = build(t, 0, s->cur.root, 0, t->c, t->n, &nsb.root)) < 0 ||
 	    (rc = pst_store_flush(s, "data and map blocks")) < 0)
-		goto fail;
+		goto undo;
 	nsb.slot = s->cur.slot ^ 1;
 	nsb.epoch = t->epoch;
 	nsb.prev_epoch = s->cur.epoch;
@@ -412,11 +469,10 @@ int pst_txn_commit(struct pst_txn *t)
 			s->broken = true;
 			pst_store_seterr(s, rc, "%s; restoring superblock %u failed "
 					 "too: reopen the store", why, nsb.slot);
-			txn_free(t, false);
-			return rc;
+			goto undo;
 		}
 		memcpy(s->err, why, sizeof why);
-		goto fail;
+		goto undo;
 	}
 	/* Committed. The old other tree's private blocks are free now; the
 	 * blocks this commit released stay protected one more commit. */
@@ -434,7 +490,9 @@ int pst_txn_commit(struct pst_txn *t)
 	s->cur = nsb;
 	txn_free(t, false);
 	return 0;
-fail:
-	txn_free(t, true);
+undo:
+	build_undo(t, &mark);
+failed:
+	t->retry = true;
 	return rc;
 }

@@ -122,9 +122,10 @@ static const char *verify(struct pst_store *s, const uint32_t *ver, uint64_t n)
 	return verify_range(s, ver, 0, n);
 }
 
-/* One commit applying a random change set to the model copy `next`. */
-static int random_commit(struct pst_store *s, uint64_t epoch, uint32_t *next,
-			 uint64_t npages, unsigned nchanges)
+/* A txn of epoch `epoch` with a random change set, also applied to the
+ * model copy `next`; not committed. */
+static int random_txn(struct pst_store *s, uint64_t epoch, uint32_t *next,
+		      uint64_t npages, unsigned nchanges, struct pst_txn **out)
 {
 	struct pst_txn *t;
 	static uint8_t page[PG];
@@ -151,7 +152,20 @@ static int random_commit(struct pst_store *s, uint64_t epoch, uint32_t *next,
 			return rc;
 		}
 	}
-	return pst_txn_commit(t);
+	*out = t;
+	return 0;
+}
+
+/* One commit applying a random change set to the model copy `next`; a
+ * failed commit's txn is aborted. */
+static int random_commit(struct pst_store *s, uint64_t epoch, uint32_t *next,
+			 uint64_t npages, unsigned nchanges)
+{
+	struct pst_txn *t;
+	int rc = random_txn(s, epoch, next, npages, nchanges, &t);
+	if (rc == 0 && (rc = pst_txn_commit(t)) != 0)
+		pst_txn_abort(t);
+	return rc;
 }
 
 #define NP 700        /* two map levels */
@@ -566,6 +580,12 @@ TEST(flipped_data_block)
 		 (unsigned long long)db, (unsigned long long)p);
 	CHECKF(strstr(pst_store_last_error(s), want) != NULL, "%s",
 	       pst_store_last_error(s));
+	/* The map still gives the hash the page was committed with: the data
+	 * block is not read for it. */
+	uint64_t h = 0;
+	gen(p, m2[p], buf);
+	CHECK_EQ(pst_store_page_hash_at(s, p, &h), 0);
+	CHECK_EQ(h, pst_store_page_hash(buf));
 	/* Every other page still reads right. */
 	m2[p] = 0;
 	for (uint64_t q = 0; q < NP; q++) {
@@ -637,20 +657,25 @@ TEST(page_hash_is_the_delta_base_hash)
 	disk_new(256);
 	CHECK_EQ(pst_store_format(dev, NP, &s), 0);
 	CHECK_EQ(pst_txn_begin(s, 1, &t), 0);
-	uint64_t h = 0;
 	gen(5, 1, page);
-	CHECK_EQ(pst_txn_put_page_hashed(t, 5, page, &h), 0);
-	CHECK_EQ(h, pst_store_page_hash(page));
+	uint64_t h5 = pst_store_page_hash(page), h;
+	CHECK_EQ(pst_txn_put_page_hashed(t, 5, page, h5), 0);
 	memset(page, 0, PG);
-	CHECK_EQ(pst_txn_put_page_hashed(t, 6, page, &h), 0);
-	CHECK_EQ(h, PST_STORE_ZERO_HASH);
+	CHECK_EQ(pst_txn_put_page_hashed(t, 6, page, PST_STORE_ZERO_HASH), 0);
 	CHECK_EQ(pst_txn_commit(t), 0);
 	bool present;
 	CHECK_EQ(pst_store_read_page_hashed(s, 5, page, &present, &h), 0);
-	CHECK(present && h == pst_store_page_hash(page));
+	CHECK(present && h == h5 && h == pst_store_page_hash(page));
 	CHECK_EQ(pst_store_read_page_hashed(s, 6, page, &present, &h), 0);
-	CHECK(!present && h == PST_STORE_ZERO_HASH);
+	CHECK(!present && h == PST_STORE_ZERO_HASH);     /* zeros: absent */
 	CHECK_EQ(pst_store_read_page_hashed(s, 7, page, &present, NULL), -ERR_INVAL);
+	/* The committed hash from the map alone. */
+	h = 0;
+	CHECK_EQ(pst_store_page_hash_at(s, 5, &h), 0);
+	CHECK_EQ(h, h5);
+	CHECK_EQ(pst_store_page_hash_at(s, 6, &h), 0);
+	CHECK_EQ(h, PST_STORE_ZERO_HASH);
+	CHECK_EQ(pst_store_page_hash_at(s, NP, &h), -ERR_RANGE);
 	pst_store_close(s);
 	plat_blk_close(dev);
 }
@@ -908,6 +933,117 @@ TEST(failed_io_keeps_old_epoch)
 	plat_blk_close(dev);
 }
 
+/* A commit that failed (any one write or flush of it) is kept and commits
+ * when tried again: the store is at the old epoch in between, at the new one
+ * after, with its block count exact (the reopen walk agrees) and without
+ * falling back. */
+TEST(failed_commit_commits_when_retried)
+{
+	static uint32_t m1[NP], m2[NP], mx[NP];
+	struct pst_store *s;
+	struct pst_txn *t;
+	char why[512];
+	unsigned failures = 0;
+	for (unsigned k = 0; k < 24; k++) {
+		CHECK_EQ(two_epochs(256, m1, m2), 0);
+		CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
+		memcpy(mx, m2, sizeof mx);
+		rng = 99;
+		CHECK_EQ(random_txn(s, 3, mx, NP, 40, &t), 0);
+		if (k % 2)
+			blkfault_fail_flush(bf, k / 2);
+		else
+			blkfault_fail_write(bf, k / 2);
+		int rc = pst_txn_commit(t);
+		blkfault_clear(bf);
+		if (rc == 0) {           /* k past the commit's last I/O */
+			pst_store_close(s);
+			continue;
+		}
+		failures++;
+		CHECK_EQ(rc, -ERR_IO);
+		CHECK_EQ(pst_store_epoch(s), 2);
+		const char *m = verify(s, m2, NP);
+		CHECKF(m == NULL, "fault %u, before the retry: %.300s", k, m);
+		rc = pst_txn_commit(t);
+		CHECKF(rc == 0, "fault %u: retry: %d: %.300s", k, rc,
+		       pst_store_last_error(s));
+		CHECK_EQ(pst_store_epoch(s), 3);
+		m = verify(s, mx, NP);
+		CHECKF(m == NULL, "fault %u, after the retry: %.300s", k, m);
+		uint64_t free_blocks = pst_store_free_blocks(s);
+		pst_store_close(s);
+		rewrap();
+		CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
+		CHECKF(!pst_store_fell_back(s), "fault %u: %.300s", k, why);
+		CHECK_EQ(pst_store_epoch(s), 3);
+		CHECK_EQ(pst_store_free_blocks(s), free_blocks);
+		m = verify(s, mx, NP);
+		CHECKF(m == NULL, "fault %u, reopened: %.300s", k, m);
+		pst_store_close(s);
+	}
+	CHECK(failures >= 8);
+	plat_blk_close(dev);
+}
+
+/* A failed flush, then the device loses (or tears) writes it had taken:
+ * the retried commit reads each data block back and refuses, naming the
+ * block, when one no longer holds its page; never commits garbage. The
+ * store stays at the old epoch and the next txn commits. */
+TEST(retried_commit_refuses_lost_blocks)
+{
+	static uint32_t m1[NP], m2[NP], mx[NP], my[NP];
+	struct pst_store *s;
+	struct pst_txn *t;
+	char why[512];
+	unsigned refused = 0, committed = 0;
+	for (uint64_t seed = 0; seed < 16; seed++) {
+		CHECK_EQ(two_epochs(256, m1, m2), 0);
+		CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
+		memcpy(mx, m2, sizeof mx);
+		rng = 5 + seed;
+		CHECK_EQ(random_txn(s, 3, mx, NP, 40, &t), 0);
+		blkfault_fail_flush(bf, 0);
+		CHECK_EQ(pst_txn_commit(t), -ERR_IO);
+		CHECK_EQ(blkfault_power_cut(bf, seed), 0);
+		int rc = pst_txn_commit(t);
+		const char *m;
+		if (rc == 0) {
+			committed++;
+			CHECK_EQ(pst_store_epoch(s), 3);
+			m = verify(s, mx, NP);
+			CHECKF(m == NULL, "seed %llu: %.300s",
+			       (unsigned long long)seed, m);
+			pst_store_close(s);
+			continue;
+		}
+		refused++;
+		CHECK_EQ(rc, -ERR_IO);
+		CHECKF(strstr(pst_store_last_error(s), "no longer holds page"),
+		       "seed %llu: %.300s", (unsigned long long)seed,
+		       pst_store_last_error(s));
+		CHECK_EQ(pst_txn_commit(t), -ERR_IO);        /* still refused */
+		CHECK_EQ(pst_store_epoch(s), 2);
+		pst_txn_abort(t);
+		m = verify(s, m2, NP);
+		CHECKF(m == NULL, "seed %llu: %.300s", (unsigned long long)seed, m);
+		memcpy(my, m2, sizeof my);
+		CHECK_EQ(random_commit(s, 3, my, NP, 40), 0);
+		pst_store_close(s);
+		rewrap();
+		CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
+		CHECKF(!pst_store_fell_back(s), "seed %llu: %.300s",
+		       (unsigned long long)seed, why);
+		m = verify(s, my, NP);
+		CHECKF(m == NULL, "seed %llu, reopened: %.300s",
+		       (unsigned long long)seed, m);
+		pst_store_close(s);
+	}
+	CHECK(refused > 0);
+	plat_blk_close(dev);
+	(void)committed;
+}
+
 /* A put whose write fails and is retried (as the image's sink does) must
  * not leave its first block counted: each of the two gathered writes of 32
  * blocks that puts make in the first epoch fails once in turn, the put is
@@ -1053,6 +1189,8 @@ int main(void)
 	RUN(version_mismatch);
 	RUN(truncated_device);
 	RUN(failed_io_keeps_old_epoch);
+	RUN(failed_commit_commits_when_retried);
+	RUN(retried_commit_refuses_lost_blocks);
 	RUN(failed_put_retried_keeps_the_count);
 	RUN(lazy_open);
 	RUN(hosted_file);
