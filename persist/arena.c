@@ -470,6 +470,34 @@ void pst_arena_stats(struct pst_arena *a, struct pst_arena_stats *o)
 	o->cow_total = a->cow_n;
 }
 
+/* ---- pages of an epoch that was not committed --------------------------- */
+
+/* arena.h. Only the writer calls it, after the page's save ended. */
+void pst_arena_save_lost(struct pst_arena *a, uint32_t pgno)
+{
+	struct pst_pg *e = pg_lookup(a, pgno);
+	if (e == NULL)
+		return;
+	for (unsigned spins = 0;;) {
+		uint32_t s = LOAD(&e->st);
+		if (s & ST_DIRTY)
+			return;          /* written again: listed already */
+		if ((s & RES_MASK) == RES_LOADING) {
+			backoff(&spins); /* a page-in or declare_unused */
+			continue;
+		}
+		/* Present: listed, still protected, so its next write takes
+		 * the DIRTY path. Absent: it was saved as unused, and is so
+		 * again. */
+		if ((s & RES_MASK) == RES_ABSENT && !(s & ST_UNUSED))
+			return;
+		if (CAS(&e->st, &s, (s | ST_DIRTY) & ~ST_COLD)) {
+			dirty_push(a, pgno, e);
+			return;
+		}
+	}
+}
+
 /* ---- declared-unused pages ---------------------------------------------- */
 
 int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,

@@ -188,5 +188,9 @@ void pst_arena_save_done(struct pst_arena *a, uint32_t pgno);
 /* pst_arena_save_done for a page the sink found equal to its committed
  * contents: also marks it COLD (above). */
 void pst_arena_save_unchanged(struct pst_arena *a, uint32_t pgno);
+/* A page saved in an epoch that could not be committed goes back on the
+ * open epoch's dirty list (if a write has not put it there already), so
+ * the next epoch saves it again. Call only after its save ended. */
+void pst_arena_save_lost(struct pst_arena *a, uint32_t pgno);
 
 #endif

@@ -292,8 +292,9 @@ static int sink_unused(void *ctx, uint64_t epoch, uint64_t pgno)
 }
 
 /* Commits the epoch's txn. A failed commit keeps it, and the engine's retry
- * commits it again; if the store finds a block of it lost, every retry fails
- * the same way and the store stays at the previous epoch. */
+ * commits it again. If the store found a block of it lost, the epoch can
+ * never commit: the txn goes, and the engine carries the epoch's pages
+ * into the next one (PST_SINK_LOST). */
 static int sink_end(void *ctx, uint64_t epoch)
 {
 	struct pst_image *img = ctx;
@@ -313,7 +314,17 @@ static int sink_end(void *ctx, uint64_t epoch)
 		plat_printf("persist: epoch %llu not committed: %s (%s)\n",
 			    (unsigned long long)epoch, err_str(rc),
 			    pst_store_last_error(img->store));
+	bool lost = rc < 0 && pst_txn_lost(img->txn);
+	if (lost)
+		txn_drop(img);
 	plat_mutex_unlock(img->store_lock);
+	if (lost) {
+		/* The cache's entries of this epoch would pass for committed
+		 * once a later epoch commits: forget them all. */
+		for (uint32_t i = 0; i < BASE_SLOTS; i++)
+			img->bc[i].valid = false;
+		return PST_SINK_LOST;
+	}
 	if (rc < 0) {
 		img->end_reported = true;
 		return rc;
@@ -566,15 +577,20 @@ uint64_t pst_image_committed_epoch(struct pst_image *img)
 
 int pst_image_sync(struct pst_image *img, uint64_t timeout_ns, uint64_t *epoch)
 {
-	uint64_t e;
-	plat_mutex_lock(img->take_lock);
-	int rc = pst_snap_take(img->snap, &e);
-	plat_mutex_unlock(img->take_lock);
-	if (rc < 0)
-		return rc;
-	if (epoch)
-		*epoch = e;
-	return pst_snap_wait(img->snap, e, timeout_ns);
+	uint64_t e, deadline = plat_monotonic_ns() + timeout_ns;
+	int rc;
+	do {        /* again while the epoch taken is lost (snapshot.h) */
+		plat_mutex_lock(img->take_lock);
+		rc = pst_snap_take(img->snap, &e);
+		plat_mutex_unlock(img->take_lock);
+		if (rc < 0)
+			return rc;
+		if (epoch)
+			*epoch = e;
+		uint64_t now = plat_monotonic_ns();
+		rc = pst_snap_wait(img->snap, e, now < deadline ? deadline - now : 0);
+	} while (rc == -ERR_AGAIN);
+	return rc;
 }
 
 void *pst_image_base(const struct pst_image *img)

@@ -65,7 +65,9 @@ struct pst_snap *pst_image_snap(struct pst_image *img);
 struct pst_arena *pst_image_arena(struct pst_image *img);
 
 /* Takes a snapshot now and waits up to timeout_ns for it to commit; gives
- * the epoch. The caller must not be a running mutator. */
+ * the epoch. If the device lost that epoch, takes another (whose commit
+ * holds the lost one's pages) and gives that. The caller must not be a
+ * running mutator. */
 int pst_image_sync(struct pst_image *img, uint64_t timeout_ns, uint64_t *epoch);
 
 void pst_image_stats(struct pst_image *img, struct pst_image_stats *out);

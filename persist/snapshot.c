@@ -30,6 +30,7 @@ struct pst_snap {
 	uint64_t writing;
 	struct pst_arena_batch batch;
 	bool shutdown;
+	uint64_t lost;               /* latest epoch lost (PST_SINK_LOST)    */
 	int failed;                  /* writer gave up (only at close)       */
 	struct pst_snap_stats st;
 	_Atomic bool stopping;       /* shutdown, readable without mu        */
@@ -62,7 +63,8 @@ static int sink_call(struct pst_snap *s, enum sink_op op, uint64_t epoch,
 	uint64_t delay = RETRY_MIN_NS;
 	for (;;) {
 		int rc = sink_once(s, op, epoch, pgno, contents);
-		if (rc == 0 || (op == OP_PAGE && rc == PST_SINK_UNCHANGED))
+		if (rc == 0 || (op == OP_PAGE && rc == PST_SINK_UNCHANGED) ||
+		    (op == OP_END && rc == PST_SINK_LOST))
 			return rc;
 		plat_mutex_lock(s->mu);
 		s->st.sink_errors++;
@@ -145,14 +147,28 @@ static void writer_main(void *arg)
 		uint64_t epoch = s->writing;
 		plat_mutex_unlock(s->mu);
 		int rc = write_epoch(s, epoch, &s->batch);
+		if (rc == PST_SINK_LOST) {
+			/* Saved, so no page is pending: each goes back on
+			 * the open epoch's list. */
+			for (size_t i = 0; i < s->batch.count; i++)
+				pst_arena_save_lost(s->arena, s->batch.pages[i]);
+			plat_printf("pst_snap: epoch %llu was lost by the device; "
+				    "its pages go into the next epoch\n",
+				    (unsigned long long)epoch);
+		}
 		plat_mutex_lock(s->mu);
-		if (rc != 0) {
+		if (rc < 0) {
 			s->failed = rc;     /* pages stay pending; no commit */
 			plat_cond_broadcast(s->cv);
 			break;
 		}
-		s->committed = epoch;
-		s->st.epochs_committed++;
+		if (rc == PST_SINK_LOST) {
+			s->lost = epoch;
+			s->st.epochs_lost++;
+		} else {
+			s->committed = epoch;
+			s->st.epochs_committed++;
+		}
 		pst_arena_batch_free(&s->batch);
 		s->busy = false;
 		plat_cond_broadcast(s->cv);
@@ -272,6 +288,8 @@ int pst_snap_wait(struct pst_snap *s, uint64_t epoch, uint64_t timeout_ns)
 			rc = s->failed;
 		else if (!s->busy && s->current <= epoch)
 			rc = -ERR_INVAL;    /* not taken: would wait forever */
+		else if (!s->busy && !s->taking && s->lost >= epoch)
+			rc = -ERR_AGAIN;    /* lost, and nothing after it yet */
 		else
 			rc = plat_cond_wait_until(s->cv, s->mu, deadline);
 	}

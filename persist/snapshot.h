@@ -12,9 +12,14 @@
  * previous epoch to commit before its instant. A sink call that fails is
  * counted, reported once per epoch on the console and repeated with the same
  * arguments (backoff 1 ms to 100 ms) until it succeeds: so a sink must accept
- * a repeated call. An epoch is never skipped and committed never goes back;
- * only close() gives up on an epoch whose sink keeps failing (it is then not
- * committed, and close() returns the error). */
+ * a repeated call. Committed never goes back, and an epoch is never
+ * skipped but in one case: epoch_end returns PST_SINK_LOST when the epoch
+ * can never be committed (the device lost pages the sink had saved); the
+ * engine then lists its pages dirty again in the open epoch, so the next
+ * epoch to commit holds them (with their contents at its own instant), and
+ * waiters for the lost epoch wait for that one. Only close() gives up on an
+ * epoch whose sink keeps failing (it is then not committed, and close()
+ * returns the error). */
 #ifndef PHANTOM_PST_SNAPSHOT_H
 #define PHANTOM_PST_SNAPSHOT_H
 
@@ -23,7 +28,8 @@
 
 #include "arena.h"
 
-#define PST_SINK_UNCHANGED 1
+#define PST_SINK_UNCHANGED 1     /* page(): equal to the committed page  */
+#define PST_SINK_LOST      2     /* epoch_end(): can never be committed  */
 
 /* Where a closing epoch goes. Called only by the writer thread, in order. */
 struct pst_sink {
@@ -35,7 +41,8 @@ struct pst_sink {
 	int (*page)(void *ctx, uint64_t epoch, uint64_t pgno,
 		    const void *contents);
 	int (*page_unused)(void *ctx, uint64_t epoch, uint64_t pgno);
-	int (*epoch_end)(void *ctx, uint64_t epoch);  /* 0: durably committed */
+	/* 0: durably committed; PST_SINK_LOST (above) or -ERR_x. */
+	int (*epoch_end)(void *ctx, uint64_t epoch);
 };
 
 /* The safepoint callback the VM provides (mutator.h has a simple one). */
@@ -54,6 +61,7 @@ struct pst_snap_config {
 
 struct pst_snap_stats {
 	uint64_t epochs_committed;
+	uint64_t epochs_lost;        /* PST_SINK_LOST: carried into the next */
 	uint64_t pages_saved;        /* sink->page calls that succeeded      */
 	uint64_t pages_unused;       /* sink->page_unused calls that did     */
 	uint64_t sink_errors;        /* failed sink calls (each retried)     */
@@ -79,7 +87,9 @@ int pst_snap_close(struct pst_snap *s);
  * from several threads are serialised; none may overlap pst_snap_close(). */
 int pst_snap_take(struct pst_snap *s, uint64_t *epoch);
 
-/* Waits until epoch is committed; -ERR_TIMEDOUT after timeout_ns. */
+/* Waits until epoch is committed; -ERR_TIMEDOUT after timeout_ns.
+ * -ERR_AGAIN when the epoch was lost and no later one is being written:
+ * take another snapshot and wait for that. */
 int pst_snap_wait(struct pst_snap *s, uint64_t epoch, uint64_t timeout_ns);
 
 uint64_t pst_snap_committed_epoch(struct pst_snap *s);

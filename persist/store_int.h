@@ -121,8 +121,13 @@ int pst_store_seterr(struct pst_store *s, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* store_map.c */
+/* Map block e (at `level`, on the path of pgno) into out, verified. */
 int pst_store_map_read(struct pst_store *s, struct pst_ent e, unsigned level,
 		       uint64_t pgno, uint8_t *out);
+/* Map block e as just written by a commit: cached, so the next epoch's
+ * lookups need not read it back. */
+void pst_store_cache_put(struct pst_store *s, struct pst_ent e,
+			 const uint8_t *map);
 int pst_store_walk(struct pst_store *s, const struct pst_sb *sb, bool other);
 void pst_ent_get(const uint8_t *map, unsigned i, struct pst_ent *e);
 void pst_ent_put(uint8_t *map, unsigned i, struct pst_ent e);

@@ -25,20 +25,24 @@ static unsigned level_shift(const struct pst_store *s, unsigned level)
 	return PST_FANOUT_BITS * (s->cur.levels - 1 - level);
 }
 
-/* Reads map block e (at `level`, on the path of pgno) into out and checks
- * it against the parent's checksum; served from the cache when possible. */
-int pst_store_map_read(struct pst_store *s, struct pst_ent e, unsigned level,
-		       uint64_t pgno, uint8_t *out)
+/* The verified contents of map block e (at `level`, on the path of pgno):
+ * *map points into the cache (or the scratch buffer) and stays valid until
+ * the next store call. */
+static int map_view(struct pst_store *s, struct pst_ent e, unsigned level,
+		    uint64_t pgno, const uint8_t **map)
 {
 	struct pst_cache_ent *c = s->cache ? &s->cache[e.blk % PST_CACHE_SLOTS] : NULL;
 	if (c && c->blk == e.blk && c->sum == e.sum) {
-		memcpy(out, c->data, PST_BLK);
+		*map = c->data;
 		return 0;
 	}
-	int rc = pst_store_io(s, false, e.blk, out);
+	uint8_t *buf = c ? c->data : s->scratch;
+	if (c)
+		c->blk = 0;           /* empty until the new block verifies */
+	int rc = pst_store_io(s, false, e.blk, buf);
 	if (rc < 0)
 		return rc;
-	uint64_t got = pst_store_sum(e.blk, out);
+	uint64_t got = pst_store_sum(e.blk, buf);
 	if (got != e.sum)
 		return pst_store_seterr(s, -ERR_CORRUPT, "epoch %llu: map block %llu "
 			"(level %u, on the path of page %llu) fails its checksum: "
@@ -49,9 +53,30 @@ int pst_store_map_read(struct pst_store *s, struct pst_ent e, unsigned level,
 	if (c) {
 		c->blk = e.blk;
 		c->sum = e.sum;
-		memcpy(c->data, out, PST_BLK);
 	}
+	*map = buf;
 	return 0;
+}
+
+int pst_store_map_read(struct pst_store *s, struct pst_ent e, unsigned level,
+		       uint64_t pgno, uint8_t *out)
+{
+	const uint8_t *map;
+	int rc = map_view(s, e, level, pgno, &map);
+	if (rc == 0)
+		memcpy(out, map, PST_BLK);
+	return rc;
+}
+
+void pst_store_cache_put(struct pst_store *s, struct pst_ent e,
+			 const uint8_t *map)
+{
+	if (s->cache == NULL)
+		return;
+	struct pst_cache_ent *c = &s->cache[e.blk % PST_CACHE_SLOTS];
+	c->blk = e.blk;
+	c->sum = e.sum;
+	memcpy(c->data, map, PST_BLK);
 }
 
 int pst_store_read_page(struct pst_store *s, uint64_t pgno, void *buf,
@@ -69,10 +94,10 @@ static int find_ent(struct pst_store *s, uint64_t pgno, struct pst_ent *out)
 		return pst_store_seterr(s, -ERR_RANGE, "page %llu is outside the "
 			"arena (%llu pages)", (unsigned long long)pgno,
 			(unsigned long long)s->cur.arena_pages);
-	uint8_t *map = s->scratch;
+	const uint8_t *map;
 	struct pst_ent e = s->cur.root;
 	for (unsigned l = 0; l < s->cur.levels && e.blk != 0; l++) {
-		int rc = pst_store_map_read(s, e, l, pgno, map);
+		int rc = map_view(s, e, l, pgno, &map);
 		if (rc < 0)
 			return rc;
 		pst_ent_get(map, (pgno >> level_shift(s, l)) & (PST_FANOUT - 1), &e);

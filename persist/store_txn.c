@@ -12,9 +12,9 @@
  * touched) or the new one (whose blocks were flushed before it).
  *
  * A commit that fails gives back what steps 2–4 allocated and released and
- * keeps the txn; the next commit rewrites the data blocks first, each read
- * back and checked against its page's hash, since a failed write or flush
- * may have lost any of them. */
+ * keeps the txn. After any failed write or commit, the next commit first
+ * rewrites the data blocks, each read back and checked against its page's
+ * hash: a device that failed once may have dropped writes it had taken. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +38,9 @@ struct pst_txn {
 	struct chg *c;
 	size_t n, cap;
 	uint64_t next_seq;
-	bool retry;                /* a commit failed: rewrite data blocks */
+	bool retry;                /* a write or commit failed: the commit
+				    * rewrites the data blocks first */
+	bool lost;                 /* a data block was lost: only abort    */
 	struct ulist alloc;        /* blocks this txn allocated (undo on failure) */
 	struct ulist rel;          /* committed blocks the new epoch no longer uses */
 	int64_t live_delta;        /* new tree's blocks minus the committed tree's */
@@ -116,12 +118,14 @@ static int wb_flush(struct pst_txn *t)
 	struct pst_store *s = t->s;
 	int rc = plat_blk_write(s->blk, t->wb_first * PST_BLK, t->wb,
 				(size_t)t->wb_n * PST_BLK);
-	if (rc < 0)
+	if (rc < 0) {
+		t->retry = true;       /* what the device holds is in doubt */
 		return pst_store_seterr(s, rc, "%s: write of blocks %llu..%llu "
 			"failed: %s", s->blk->name ? s->blk->name : "store",
 			(unsigned long long)t->wb_first,
 			(unsigned long long)(t->wb_first + t->wb_n - 1),
 			err_str(rc));
+	}
 	t->wb_n = 0;
 	return 0;
 }
@@ -130,8 +134,12 @@ static int wb_flush(struct pst_txn *t)
  * the run in the buffer, else the buffer is written first. */
 static int wb_put(struct pst_txn *t, uint64_t b, const void *page)
 {
-	if (t->wb == NULL && (t->wb = malloc((size_t)WB_BLOCKS * PST_BLK)) == NULL)
-		return pst_store_io(t->s, true, b, (void *)page);
+	if (t->wb == NULL && (t->wb = malloc((size_t)WB_BLOCKS * PST_BLK)) == NULL) {
+		int rc = pst_store_io(t->s, true, b, (void *)page);
+		if (rc < 0)
+			t->retry = true;
+		return rc;
+	}
 	if (t->wb_n > 0 && (t->wb_n == WB_BLOCKS || b != t->wb_first + t->wb_n)) {
 		int rc = wb_flush(t);
 		if (rc < 0)
@@ -208,6 +216,9 @@ static int add_chg(struct pst_txn *t, uint64_t pgno, struct pst_ent e)
 
 static int check_pgno(struct pst_txn *t, uint64_t pgno)
 {
+	if (t->s->broken)
+		return pst_store_seterr(t->s, -ERR_IO, "a failed commit left the "
+					"superblock slot in an unknown state; reopen the store");
 	if (pgno >= t->s->cur.arena_pages)
 		return pst_store_seterr(t->s, -ERR_RANGE, "page %llu is outside "
 			"the arena (%llu pages)", (unsigned long long)pgno,
@@ -272,6 +283,11 @@ int pst_txn_set_meta(struct pst_txn *t, const void *meta, size_t len)
 	memcpy(t->meta, meta, len);
 	t->meta_len = (uint32_t)len;
 	return 0;
+}
+
+bool pst_txn_lost(const struct pst_txn *t)
+{
+	return t != NULL && t->lost;
 }
 
 void pst_txn_abort(struct pst_txn *t)
@@ -385,7 +401,9 @@ static int build(struct pst_txn *t, unsigned level, struct pst_ent old,
 	if ((rc = txn_alloc(t, &out->blk)) < 0)
 		return rc;
 	out->sum = pst_store_sum(out->blk, map);
-	return pst_store_io(s, true, out->blk, map);
+	if ((rc = pst_store_io(s, true, out->blk, map)) == 0)
+		pst_store_cache_put(s, *out, map);
+	return rc;
 }
 
 /* Before a commit that follows a failed one: every data block listed is
@@ -401,13 +419,15 @@ static int rewrite_data(struct pst_txn *t)
 		int rc = pst_store_io(s, false, e.blk, page);
 		if (rc < 0)
 			return rc;
-		if (pst_store_sum(e.blk, page) != e.sum)
+		if (pst_store_sum(e.blk, page) != e.sum) {
+			t->lost = true;
 			return pst_store_seterr(s, -ERR_IO, "epoch %llu cannot be "
 				"committed: data block %llu no longer holds page "
 				"%llu as written (a failed write or flush lost "
 				"it); abort the txn", (unsigned long long)t->epoch,
 				(unsigned long long)e.blk,
 				(unsigned long long)t->c[i].pgno);
+		}
 		if ((rc = pst_store_io(s, true, e.blk, page)) < 0)
 			return rc;
 	}
@@ -434,6 +454,10 @@ int pst_txn_commit(struct pst_txn *t)
 	if (t == NULL)
 		return -ERR_INVAL;
 	struct pst_store *s = t->s;
+	if (t->lost)
+		return pst_store_seterr(s, -ERR_IO, "epoch %llu cannot be "
+			"committed: a data block of it was lost; abort the txn",
+			(unsigned long long)t->epoch);
 	if (s->broken)
 		return pst_store_seterr(s, -ERR_IO, "a failed commit left the "
 					"superblock slot in an unknown state; reopen the store");
@@ -466,10 +490,12 @@ int pst_txn_commit(struct pst_txn *t)
 		memcpy(why, s->err, sizeof why);
 		if (pst_store_io(s, true, nsb.slot, s->img[nsb.slot]) < 0 ||
 		    pst_store_flush(s, "restored superblock") < 0) {
+			/* The slot may point at this commit's blocks: they
+			 * stay allocated, and the store takes no more calls. */
 			s->broken = true;
 			pst_store_seterr(s, rc, "%s; restoring superblock %u failed "
 					 "too: reopen the store", why, nsb.slot);
-			goto undo;
+			return rc;
 		}
 		memcpy(s->err, why, sizeof why);
 		goto undo;

@@ -962,6 +962,7 @@ TEST(failed_commit_commits_when_retried)
 		}
 		failures++;
 		CHECK_EQ(rc, -ERR_IO);
+		CHECK(!pst_txn_lost(t));
 		CHECK_EQ(pst_store_epoch(s), 2);
 		const char *m = verify(s, m2, NP);
 		CHECKF(m == NULL, "fault %u, before the retry: %.300s", k, m);
@@ -983,6 +984,51 @@ TEST(failed_commit_commits_when_retried)
 		pst_store_close(s);
 	}
 	CHECK(failures >= 8);
+	plat_blk_close(dev);
+}
+
+/* Pages put after a failed commit join the txn, and the later put of a
+ * page wins over the earlier one, as before the failure. */
+TEST(puts_after_a_failed_commit)
+{
+	static uint32_t m1[NP], m2[NP], mx[NP];
+	static uint8_t page[PG];
+	struct pst_store *s;
+	struct pst_txn *t;
+	char why[512];
+	CHECK_EQ(two_epochs(256, m1, m2), 0);
+	CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
+	memcpy(mx, m2, sizeof mx);
+	CHECK_EQ(pst_txn_begin(s, 3, &t), 0);
+	for (uint64_t p = 0; p < 40; p++) {
+		mx[p] = 3000 + (uint32_t)p;
+		gen(p, mx[p], page);
+		CHECK_EQ(pst_txn_put_page(t, p, page), 0);
+	}
+	for (uint64_t p = 0; p < 20; p++) {       /* superseded before */
+		mx[p] = 3500 + (uint32_t)p;
+		gen(p, mx[p], page);
+		CHECK_EQ(pst_txn_put_page(t, p, page), 0);
+	}
+	blkfault_fail_flush(bf, 0);
+	CHECK_EQ(pst_txn_commit(t), -ERR_IO);
+	for (uint64_t p = 0; p < 60; p += 3) {
+		mx[p] = 4000 + (uint32_t)p;
+		gen(p, mx[p], page);
+		CHECK_EQ(pst_txn_put_page(t, p, page), 0);
+	}
+	CHECK_EQ(pst_txn_drop_page(t, 1), 0);
+	mx[1] = 0;
+	CHECK_EQ(pst_txn_commit(t), 0);
+	const char *m = verify(s, mx, NP);
+	CHECKF(m == NULL, "%.300s", m);
+	pst_store_close(s);
+	rewrap();
+	CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
+	CHECKF(!pst_store_fell_back(s), "%.300s", why);
+	m = verify(s, mx, NP);
+	CHECKF(m == NULL, "reopened: %.300s", m);
+	pst_store_close(s);
 	plat_blk_close(dev);
 }
 
@@ -1022,6 +1068,7 @@ TEST(retried_commit_refuses_lost_blocks)
 		CHECKF(strstr(pst_store_last_error(s), "no longer holds page"),
 		       "seed %llu: %.300s", (unsigned long long)seed,
 		       pst_store_last_error(s));
+		CHECK(pst_txn_lost(t));
 		CHECK_EQ(pst_txn_commit(t), -ERR_IO);        /* still refused */
 		CHECK_EQ(pst_store_epoch(s), 2);
 		pst_txn_abort(t);
@@ -1127,6 +1174,38 @@ TEST(lazy_open)
 	plat_blk_close(dev);
 }
 
+/* A commit keeps the map blocks it wrote in the map cache: looking up the
+ * pages it changed (their hashes from the map) reads nothing back. */
+TEST(commit_caches_its_map_blocks)
+{
+	struct pst_store *s;
+	struct pst_txn *t;
+	uint8_t page[PG];
+	disk_new(1024);
+	CHECK_EQ(pst_store_format(dev, NP, &s), 0);
+	for (uint64_t e = 1; e <= 2; e++) {
+		CHECK_EQ(pst_txn_begin(s, e, &t), 0);
+		for (uint64_t p = 0; p < NP; p += 97) {
+			gen(p, (uint32_t)e, page);
+			CHECK_EQ(pst_txn_put_page(t, p, page), 0);
+		}
+		CHECK_EQ(pst_txn_commit(t), 0);
+	}
+	struct blkfault_stats st;
+	blkfault_stats(bf, &st);
+	uint64_t r0 = st.reads;
+	for (uint64_t p = 0; p < NP; p += 97) {
+		uint64_t h = 0;
+		gen(p, 2, page);
+		CHECK_EQ(pst_store_page_hash_at(s, p, &h), 0);
+		CHECK_EQ(h, pst_store_page_hash(page));
+	}
+	blkfault_stats(bf, &st);
+	CHECK_EQ(st.reads, r0);
+	pst_store_close(s);
+	plat_blk_close(dev);
+}
+
 /* The same store on a hosted file, closed and reopened; then the file is
  * truncated under it. */
 TEST(hosted_file)
@@ -1190,9 +1269,11 @@ int main(void)
 	RUN(truncated_device);
 	RUN(failed_io_keeps_old_epoch);
 	RUN(failed_commit_commits_when_retried);
+	RUN(puts_after_a_failed_commit);
 	RUN(retried_commit_refuses_lost_blocks);
 	RUN(failed_put_retried_keeps_the_count);
 	RUN(lazy_open);
+	RUN(commit_caches_its_map_blocks);
 	RUN(hosted_file);
 	free(ram.data);
 	return check_done();
