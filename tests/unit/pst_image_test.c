@@ -272,6 +272,27 @@ TEST(deltas_rebuild_a_replica)
 	pst_mut_registry_free(reg);
 }
 
+/* A fresh image on a fault-injecting file, with the test thread as its one
+ * mutator; cfg brings the callbacks and gets the rest filled in. */
+static int fault_image(const char *name, struct pst_image_config *cfg,
+		       struct blkfault **f, struct pst_mut_registry **reg,
+		       struct pst_mutator **m, struct pst_image **img)
+{
+	struct plat_blk *file = new_file(name, 64u << 20);
+	if (file == NULL || blkfault_wrap(file, true, f) != 0 ||
+	    pst_mut_registry_new(reg) != 0 || pst_mut_register(*reg, m) != 0)
+		return -1;
+	cfg->blk = blkfault_dev(*f);
+	cfg->arena_size = ARENA;
+	cfg->world = pst_mut_world(*reg);
+	char why[256];
+	if (pst_image_create(cfg, img, why, sizeof why) != 0) {
+		fprintf(stderr, "%s: %s\n", name, why);
+		return -1;
+	}
+	return 0;
+}
+
 /* When an epoch's commit fails (a flush error here), the retried epoch_end
  * commits the same txn again: the epoch is committed once, with the
  * contents at its instant. */
@@ -292,21 +313,15 @@ static void retried_commit(bool shipping, uint64_t nth_flush)
 {
 	struct delta_log *log = calloc(1, sizeof *log);
 	ncommits_seen = 0;
-	struct plat_blk *file = new_file("c.img", 64u << 20);
 	struct blkfault *f;
-	CHECK(file != NULL);
-	CHECK_EQ(blkfault_wrap(file, true, &f), 0);
 	struct pst_mut_registry *reg;
 	struct pst_mutator *m;
-	CHECK(pst_mut_registry_new(&reg) == 0 && pst_mut_register(reg, &m) == 0);
-	struct pst_image_config cfg = { .blk = blkfault_dev(f), .arena_size = ARENA,
-					.world = pst_mut_world(reg),
-					.on_commit = count_commit,
+	struct pst_image *img;
+	struct pst_image_config cfg = { .on_commit = count_commit,
 					.on_delta = shipping ? record_delta : NULL,
 					.cb_ctx = log };
-	struct pst_image *img;
 	char why[256];
-	CHECK_EQ(pst_image_create(&cfg, &img, why, sizeof why), 0);
+	CHECK_EQ(fault_image("c.img", &cfg, &f, &reg, &m, &img), 0);
 	uint8_t *base = pst_image_base(img);
 	uint64_t e1, e2;
 	write_pattern(base, 1);
@@ -379,18 +394,13 @@ static void set_arena(uint8_t *base, const uint8_t *want)
  * reopens with exactly the contents at epoch 4's instant. */
 static void lost_round(uint64_t n, unsigned *lost)
 {
-	struct plat_blk *file = new_file("l.img", 64u << 20);
 	struct blkfault *f;
-	CHECK(file != NULL);
-	CHECK_EQ(blkfault_wrap(file, true, &f), 0);
 	struct pst_mut_registry *reg;
 	struct pst_mutator *m;
-	CHECK(pst_mut_registry_new(&reg) == 0 && pst_mut_register(reg, &m) == 0);
-	struct pst_image_config cfg = { .blk = blkfault_dev(f), .arena_size = ARENA,
-					.world = pst_mut_world(reg) };
 	struct pst_image *img;
+	struct pst_image_config cfg = { 0 };
 	char why[256];
-	CHECK_EQ(pst_image_create(&cfg, &img, why, sizeof why), 0);
+	CHECK_EQ(fault_image("l.img", &cfg, &f, &reg, &m, &img), 0);
 	uint8_t *base = pst_image_base(img);
 	struct pst_snap *snap = pst_image_snap(img);
 	uint64_t e2, e3, e4;

@@ -933,6 +933,33 @@ TEST(failed_io_keeps_old_epoch)
 	plat_blk_close(dev);
 }
 
+/* Closes *s and opens the disk again through a fresh fault device: the
+ * store must open without falling back, at `epoch`, holding the model; a
+ * message otherwise (*s is then NULL or open). */
+static const char *reopen_verified(struct pst_store **s, uint64_t epoch,
+				   const uint32_t *model)
+{
+	static char msg[600];
+	char why[512];
+	pst_store_close(*s);
+	*s = NULL;
+	rewrap();
+	if (pst_store_open(dev, s, why, sizeof why) != 0 || pst_store_fell_back(*s)) {
+		snprintf(msg, sizeof msg, "reopen: %.500s", why);
+		return msg;
+	}
+	if (pst_store_epoch(*s) != epoch) {
+		snprintf(msg, sizeof msg, "reopened at epoch %llu, not %llu",
+			 (unsigned long long)pst_store_epoch(*s),
+			 (unsigned long long)epoch);
+		return msg;
+	}
+	const char *m = verify(*s, model, NP);
+	if (m != NULL)
+		snprintf(msg, sizeof msg, "reopened: %.500s", m);
+	return m ? msg : NULL;
+}
+
 /* A commit that failed (any one write or flush of it) is kept and commits
  * when tried again: the store is at the old epoch in between, at the new one
  * after, with its block count exact (the reopen walk agrees) and without
@@ -973,14 +1000,9 @@ TEST(failed_commit_commits_when_retried)
 		m = verify(s, mx, NP);
 		CHECKF(m == NULL, "fault %u, after the retry: %.300s", k, m);
 		uint64_t free_blocks = pst_store_free_blocks(s);
-		pst_store_close(s);
-		rewrap();
-		CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
-		CHECKF(!pst_store_fell_back(s), "fault %u: %.300s", k, why);
-		CHECK_EQ(pst_store_epoch(s), 3);
+		m = reopen_verified(&s, 3, mx);
+		CHECKF(m == NULL, "fault %u: %s", k, m);
 		CHECK_EQ(pst_store_free_blocks(s), free_blocks);
-		m = verify(s, mx, NP);
-		CHECKF(m == NULL, "fault %u, reopened: %.300s", k, m);
 		pst_store_close(s);
 	}
 	CHECK(failures >= 8);
@@ -1022,12 +1044,8 @@ TEST(puts_after_a_failed_commit)
 	CHECK_EQ(pst_txn_commit(t), 0);
 	const char *m = verify(s, mx, NP);
 	CHECKF(m == NULL, "%.300s", m);
-	pst_store_close(s);
-	rewrap();
-	CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
-	CHECKF(!pst_store_fell_back(s), "%.300s", why);
-	m = verify(s, mx, NP);
-	CHECKF(m == NULL, "reopened: %.300s", m);
+	m = reopen_verified(&s, 3, mx);
+	CHECKF(m == NULL, "%s", m);
 	pst_store_close(s);
 	plat_blk_close(dev);
 }
@@ -1076,14 +1094,8 @@ TEST(retried_commit_refuses_lost_blocks)
 		CHECKF(m == NULL, "seed %llu: %.300s", (unsigned long long)seed, m);
 		memcpy(my, m2, sizeof my);
 		CHECK_EQ(random_commit(s, 3, my, NP, 40), 0);
-		pst_store_close(s);
-		rewrap();
-		CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
-		CHECKF(!pst_store_fell_back(s), "seed %llu: %.300s",
-		       (unsigned long long)seed, why);
-		m = verify(s, my, NP);
-		CHECKF(m == NULL, "seed %llu, reopened: %.300s",
-		       (unsigned long long)seed, m);
+		m = reopen_verified(&s, 3, my);
+		CHECKF(m == NULL, "seed %llu: %s", (unsigned long long)seed, m);
 		pst_store_close(s);
 	}
 	CHECK(refused > 0);
