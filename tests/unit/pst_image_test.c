@@ -293,6 +293,37 @@ static int fault_image(const char *name, struct pst_image_config *cfg,
 	return 0;
 }
 
+/* Opens the image file `name` again (cfg as it was created): it must be at
+ * `epoch` and hold exactly `want`; a message otherwise. */
+static const char *reopened_holds(const char *name, struct pst_image_config *cfg,
+				  struct pst_mutator *m, uint64_t epoch,
+				  const uint8_t *want)
+{
+	static char msg[320];
+	struct pst_image *img;
+	struct plat_blk *blk = reopen_file(name);
+	msg[0] = 0;
+	cfg->blk = blk;
+	if (blk == NULL || pst_image_open(cfg, &img, msg, sizeof msg) != 0) {
+		if (blk != NULL)
+			plat_blk_close(blk);
+		return msg[0] ? msg : "cannot reopen the file";
+	}
+	if (pst_image_committed_epoch(img) != epoch)
+		snprintf(msg, sizeof msg, "reopened at epoch %llu, not %llu",
+			 (unsigned long long)pst_image_committed_epoch(img),
+			 (unsigned long long)epoch);
+	else if (memcmp(pst_image_base(img), want, ARENA) != 0)
+		snprintf(msg, sizeof msg, "reopened image differs from epoch "
+			 "%llu's instant", (unsigned long long)epoch);
+	pst_mut_block(m);
+	if (pst_image_close(img, false) != 0 && msg[0] == 0)
+		snprintf(msg, sizeof msg, "close failed");
+	pst_mut_unblock(m);
+	plat_blk_close(blk);
+	return msg[0] ? msg : NULL;
+}
+
 /* When an epoch's commit fails (a flush error here), the retried epoch_end
  * commits the same txn again: the epoch is committed once, with the
  * contents at its instant. */
@@ -320,7 +351,6 @@ static void retried_commit(bool shipping, uint64_t nth_flush)
 	struct pst_image_config cfg = { .on_commit = count_commit,
 					.on_delta = shipping ? record_delta : NULL,
 					.cb_ctx = log };
-	char why[256];
 	CHECK_EQ(fault_image("c.img", &cfg, &f, &reg, &m, &img), 0);
 	uint8_t *base = pst_image_base(img);
 	uint64_t e1, e2;
@@ -350,16 +380,8 @@ static void retried_commit(bool shipping, uint64_t nth_flush)
 	pst_mut_unblock(m);
 	plat_blk_close(blkfault_dev(f));
 
-	struct plat_blk *blk = reopen_file("c.img");
-	CHECK(blk != NULL);
-	cfg.blk = blk;
-	CHECK_EQ(pst_image_open(&cfg, &img, why, sizeof why), 0);
-	CHECK_EQ(pst_snap_committed_epoch(pst_image_snap(img)), e2);
-	CHECK(memcmp(pst_image_base(img), copy, ARENA) == 0);
-	pst_mut_block(m);
-	CHECK_EQ(pst_image_close(img, false), 0);
-	pst_mut_unblock(m);
-	plat_blk_close(blk);
+	const char *msg = reopened_holds("c.img", &cfg, m, e2, copy);
+	CHECKF(msg == NULL, "%s", msg);
 	free(copy);
 	for (int i = 0; i < log->n; i++)
 		free(log->bytes[i]);
@@ -399,7 +421,6 @@ static void lost_round(uint64_t n, unsigned *lost)
 	struct pst_mutator *m;
 	struct pst_image *img;
 	struct pst_image_config cfg = { 0 };
-	char why[256];
 	CHECK_EQ(fault_image("l.img", &cfg, &f, &reg, &m, &img), 0);
 	uint8_t *base = pst_image_base(img);
 	struct pst_snap *snap = pst_image_snap(img);
@@ -446,18 +467,8 @@ static void lost_round(uint64_t n, unsigned *lost)
 	pst_mut_unblock(m);
 	plat_blk_close(blkfault_dev(f));
 
-	struct plat_blk *blk = reopen_file("l.img");
-	CHECK(blk != NULL);
-	cfg.blk = blk;
-	CHECK_EQ(pst_image_open(&cfg, &img, why, sizeof why), 0);
-	CHECK_EQ(pst_image_committed_epoch(img), e4);
-	CHECKF(memcmp(pst_image_base(img), copy, ARENA) == 0,
-	       "cut at %llu: reopened image differs from epoch %llu's instant",
-	       (unsigned long long)n, (unsigned long long)e4);
-	pst_mut_block(m);
-	CHECK_EQ(pst_image_close(img, false), 0);
-	pst_mut_unblock(m);
-	plat_blk_close(blk);
+	const char *msg = reopened_holds("l.img", &cfg, m, e4, copy);
+	CHECKF(msg == NULL, "cut at %llu: %s", (unsigned long long)n, msg);
 	free(c1);
 	free(c2);
 	pst_mut_unregister(m);
