@@ -100,11 +100,14 @@ int pst_txn_set_meta(struct pst_txn *t, const void *meta, size_t len);
  * reopened) and the txn stays open: commit it again, or abort it. A commit
  * after a failed one first reads back every data block of the txn, checks it
  * against its page's hash and writes it again (a failed write or flush may
- * have lost it); a block that no longer holds its page fails that commit with
- * -ERR_IO naming the block, and the txn can then only be aborted
- * (pst_txn_lost() says so). */
+ * have lost it); a block that no longer holds its page (or cannot be read)
+ * fails that commit with -ERR_IO naming the block, and the txn can then only
+ * be aborted (pst_txn_lost() says so). */
 int pst_txn_commit(struct pst_txn *t);
 bool pst_txn_lost(const struct pst_txn *t);
+/* True when a failed commit could not restore the superblock slot: the
+ * store takes no more txns, puts or commits until it is reopened. */
+bool pst_store_broken(const struct pst_store *s);
 void pst_txn_abort(struct pst_txn *t);
 
 #endif

@@ -40,7 +40,8 @@ struct pst_txn {
 	uint64_t next_seq;
 	bool retry;                /* a write or commit failed: the commit
 				    * rewrites the data blocks first */
-	bool lost;                 /* a data block was lost: only abort    */
+	bool lost;                 /* a data block was lost or unreadable:
+				    * only abort                            */
 	struct ulist alloc;        /* blocks this txn allocated (undo on failure) */
 	struct ulist rel;          /* committed blocks the new epoch no longer uses */
 	int64_t live_delta;        /* new tree's blocks minus the committed tree's */
@@ -285,6 +286,11 @@ int pst_txn_set_meta(struct pst_txn *t, const void *meta, size_t len)
 	return 0;
 }
 
+bool pst_store_broken(const struct pst_store *s)
+{
+	return s != NULL && s->broken;
+}
+
 bool pst_txn_lost(const struct pst_txn *t)
 {
 	return t != NULL && t->lost;
@@ -417,8 +423,10 @@ static int rewrite_data(struct pst_txn *t)
 		if (e.blk == 0)
 			continue;
 		int rc = pst_store_io(s, false, e.blk, page);
-		if (rc < 0)
+		if (rc < 0) {
+			t->lost = true;   /* unreadable: as good as lost */
 			return rc;
+		}
 		if (pst_store_sum(e.blk, page) != e.sum) {
 			t->lost = true;
 			return pst_store_seterr(s, -ERR_IO, "epoch %llu cannot be "
