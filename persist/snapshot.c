@@ -160,7 +160,7 @@ static void writer_main(void *arg)
 		if (rc == PST_SINK_BROKEN)
 			rc = -ERR_IO;
 		if (rc < 0) {
-			s->failed = rc;     /* pages stay pending; no commit */
+			s->failed = rc;     /* no commit; unsaved pages stay pending */
 			plat_cond_broadcast(s->cv);
 			break;
 		}
