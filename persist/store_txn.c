@@ -153,6 +153,13 @@ static int wb_put(struct pst_txn *t, uint64_t b, const void *page)
 	return 0;
 }
 
+/* What every call says once a failed commit left the store broken. */
+static int broken_error(struct pst_store *s)
+{
+	return pst_store_seterr(s, -ERR_IO, "a failed commit left the "
+				"superblock slot in an unknown state; reopen the store");
+}
+
 int pst_txn_begin(struct pst_store *s, uint64_t epoch, struct pst_txn **out)
 {
 	if (s == NULL || out == NULL)
@@ -160,8 +167,7 @@ int pst_txn_begin(struct pst_store *s, uint64_t epoch, struct pst_txn **out)
 	if (s->txn)
 		return pst_store_seterr(s, -ERR_BUSY, "a txn is already open");
 	if (s->broken)
-		return pst_store_seterr(s, -ERR_IO, "a failed commit left the "
-					"superblock slot in an unknown state; reopen the store");
+		return broken_error(s);
 	if (epoch <= s->cur.epoch)
 		return pst_store_seterr(s, -ERR_INVAL, "epoch %llu does not follow "
 					"the committed epoch %llu",
@@ -218,8 +224,7 @@ static int add_chg(struct pst_txn *t, uint64_t pgno, struct pst_ent e)
 static int check_pgno(struct pst_txn *t, uint64_t pgno)
 {
 	if (t->s->broken)
-		return pst_store_seterr(t->s, -ERR_IO, "a failed commit left the "
-					"superblock slot in an unknown state; reopen the store");
+		return broken_error(t->s);
 	if (pgno >= t->s->cur.arena_pages)
 		return pst_store_seterr(t->s, -ERR_RANGE, "page %llu is outside "
 			"the arena (%llu pages)", (unsigned long long)pgno,
@@ -467,8 +472,7 @@ int pst_txn_commit(struct pst_txn *t)
 			"committed: a data block of it was lost; abort the txn",
 			(unsigned long long)t->epoch);
 	if (s->broken)
-		return pst_store_seterr(s, -ERR_IO, "a failed commit left the "
-					"superblock slot in an unknown state; reopen the store");
+		return broken_error(s);
 	struct pst_sb nsb = s->cur;
 	struct build_mark mark;
 	uint8_t img[PST_BLK];
