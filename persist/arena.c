@@ -223,20 +223,26 @@ static int unprotect_dirty(struct pst_pg *e, void *addr)
  * window's neighbours that are present, need no wait and are not COLD
  * (saved unchanged since they were last taken), then unprotects each run
  * of taken pages with one call. A HOT page's window is its aligned block of
- * HOT pages; a sequential write's (`ahead`) is the pages after it. */
-static int unprotect_around(struct pst_arena *a, uint32_t pgno, bool ahead)
+ * HOT pages; a sequential write's (`ahead`) is the pages after it, and
+ * when pgno itself was COLD (`warm`: a write proving its cooling wrong)
+ * the COLD pages after it are taken too, as a program that fills memory
+ * in order writes them next. */
+static int unprotect_around(struct pst_arena *a, uint32_t pgno, bool ahead,
+			    bool warm)
 {
 	uint32_t lo = ahead ? pgno : pgno & ~(a->around - 1), hi = lo + a->around;
 	if (hi > a->npages)
 		hi = (uint32_t)a->npages;
 	uint32_t want = RES_PRESENT | (ahead ? 0 : ST_HOT);
+	uint32_t look = RES_MASK | ST_DIRTY | ST_UNUSED | (ahead ? 0 : ST_HOT) |
+			(warm ? 0 : ST_COLD);
 	uint64_t taken = 1ull << (pgno - lo);
 	for (uint32_t q = lo; q < hi; q++) {
 		struct pst_pg *qe = q == pgno ? NULL : pg_lookup(a, q);
 		if (qe == NULL)
 			continue;
 		uint32_t s = LOAD(&qe->st);
-		if ((s & (RES_MASK | ST_DIRTY | ST_UNUSED | (ahead ? 0 : ST_HOT) | ST_COLD)) != want)
+		if ((s & look) != want)
 			continue;
 		if (SAVE(s) == S_PENDING) {
 			cow_copy_wait(a, q, qe, s, false);
@@ -341,9 +347,10 @@ static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		if (a->test_dirty_hook != NULL)
 			a->test_dirty_hook(a->test_dirty_ctx, pgno);
 		if (a->around > 1 && (s & ST_HOT))
-			return unprotect_around(a, pgno, false);
+			return unprotect_around(a, pgno, false, false);
 		if (a->around > 1 && follows_a_dirty_page(a, pgno))
-			return unprotect_around(a, pgno, true);
+			return unprotect_around(a, pgno, true,
+						(s & ST_COLD) != 0);
 		return unprotect_dirty(e, addr);
 	}
 }

@@ -55,9 +55,12 @@
  * trap per window and epoch instead of one per page. A write fault on the
  * page after one already dirty in this epoch (memory filled in address
  * order, as an allocator carves a free run) likewise takes the window of
- * pages after it that are present and clean, HOT or not. It over-approximates
- * the dirty set (a neighbour may not be written after all): the snapshot
- * sink drops pages found equal to their committed contents.
+ * pages after it that are present, clean and not COLD, HOT or not; when
+ * the faulting page was itself COLD (the allocator came back to memory a
+ * failed guess cooled) the COLD pages after it are taken too, or each would
+ * trap on its own. It over-approximates the dirty set (a neighbour may not
+ * be written after all): the snapshot sink drops pages found equal to their
+ * committed contents.
  *
  * Threads: every thread that writes the arena must be a mutator that the
  * snapshot engine's world stop parks (mutator.h); other threads may only read

@@ -495,7 +495,8 @@ TEST(unchanged_neighbours_cool_down)
 /* A write to the page after one already dirty in this epoch takes the
  * pages ahead (present, clean, not COLD) along, so a program filling
  * memory in address order traps once per window, not once per page; a
- * guess not written after all cools down as for HOT windows. */
+ * guess not written after all cools down as for HOT windows, until a write
+ * to a cooled page takes the cooled pages after it. */
 TEST(sequential_writes_take_the_pages_ahead)
 {
 	struct pst_arena *a = open_around16();
@@ -551,8 +552,18 @@ TEST(sequential_writes_take_the_pages_ahead)
 	pst_arena_stats(a, &st);
 	CHECK_EQ(st.write_faults, st0.write_faults + 2);
 	CHECK_EQ(st.around_pages, st0.around_pages);   /* COLD: not taken */
+	/* Then the program fills on into the cooled pages: the first write
+	 * to one proves the guess wrong and takes the cold pages after it. */
+	pst_arena_stats(a, &st0);
+	for (uint32_t p = 302; p < 318; p++)
+		page(a, p)[1] = 3;
+	pst_arena_stats(a, &st);
+	CHECKF(st.write_faults - st0.write_faults == 1,
+	       "%llu traps filling 16 cold pages in order",
+	       (unsigned long long)(st.write_faults - st0.write_faults));
+	CHECK_EQ(st.around_pages - st0.around_pages, 15);
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
-	CHECK_EQ(b.count, 2);
+	CHECK_EQ(b.count, 18);
 	save_batch(a, &b, 0, 0);
 	CHECK_EQ(close_small(a), 0);
 }
