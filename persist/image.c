@@ -396,9 +396,9 @@ static void image_free(struct pst_image *img)
 	free(img);
 }
 
-/* The writer holds store_lock for each store call but not across a
- * commit's device flushes: a mutator paging in (the arena's pager takes the
- * lock) would otherwise wait out every commit's flush. */
+/* The writer holds store_lock for each store call but not across its
+ * device writes and flushes: a mutator paging in (the arena's pager takes
+ * the lock) would otherwise wait out every write-behind and commit. */
 static void store_unlock(void *ctx)
 {
 	plat_mutex_unlock(((struct pst_image *)ctx)->store_lock);
@@ -412,7 +412,7 @@ static void store_relock(void *ctx)
 /* Everything after the store is open: arena, engine, clock. */
 static int image_start(struct pst_image *img, char *why, size_t whylen)
 {
-	pst_store_set_flush_unlock(img->store, store_unlock, store_relock, img);
+	pst_store_set_io_unlock(img->store, store_unlock, store_relock, img);
 	img->bc = calloc(BASE_SLOTS, sizeof *img->bc);
 	img->bc_data = malloc((size_t)BASE_SLOTS * PLAT_PAGE_SIZE);
 	int rc = img->bc && img->bc_data ? 0 : -ERR_NOMEM;

@@ -46,13 +46,15 @@ bool pst_store_fell_back(const struct pst_store *s);
 const char *pst_store_notice(const struct pst_store *s);
 
 /* For a caller that serialises its store calls with a lock: unlock(ctx) is
- * called before each device flush and relock(ctx) after it, so the lock is
- * not held across the slow part of a commit. While a commit waits for its
- * flush, reads (pst_store_read_page*) may run and see the committed epoch;
- * nothing else may. Every call that can flush (txn_begin, txn_commit) must
+ * called before each device write and flush and relock(ctx) after it, so
+ * the lock is not held across the slow part of a put or a commit. Those
+ * writes go only to blocks that no committed epoch reaches (a txn's new data
+ * and map blocks, the superblock slot not in use), so while one runs, reads
+ * (pst_store_read_page*) may run and see the committed epoch; nothing else
+ * may. Every call that can write (txn_begin, txn_put_page*, txn_commit) must
  * then be made with the lock held. */
-void pst_store_set_flush_unlock(struct pst_store *s, void (*unlock)(void *),
-				void (*relock)(void *), void *ctx);
+void pst_store_set_io_unlock(struct pst_store *s, void (*unlock)(void *),
+			     void (*relock)(void *), void *ctx);
 
 /* Page pgno at the committed epoch into buf (4096 bytes). An absent page
  * reads as zeros with *present = false (present may be NULL). A checksum or

@@ -60,8 +60,8 @@ struct pst_store {
 	bool other_wipe;              /* other slot must be zeroed before reuse */
 	bool broken;                  /* a failed commit left the disk unknown */
 	bool fell_back;
-	void (*flush_unlock)(void *ctx), (*flush_relock)(void *ctx);
-	void *flush_ctx;
+	void (*io_unlock)(void *ctx), (*io_relock)(void *ctx);
+	void *io_ctx;
 	uint64_t nblocks;             /* = cur.dev_blocks                       */
 
 	/* Space. used = live in cur ∪ live in a protected other ∪ allocated by
@@ -115,7 +115,12 @@ uint32_t pst_store_levels(uint64_t arena_pages);
 void pst_store_sb_encode(const struct pst_sb *sb, uint8_t *img);
 int pst_store_sb_decode(const uint8_t *img, uint32_t slot, uint64_t dev_size,
 			struct pst_sb *sb, char *why, size_t whylen);
+/* One block in or out; a write, like a flush, runs with the caller's lock
+ * released (pst_store_set_io_unlock), so it must only write blocks that no
+ * committed epoch reaches. pst_store_dev_write: len bytes at off, raw rc. */
 int pst_store_io(struct pst_store *s, bool wr, uint64_t b, void *buf);
+int pst_store_dev_write(struct pst_store *s, uint64_t off, const void *buf,
+			size_t len);
 int pst_store_flush(struct pst_store *s, const char *what);
 int pst_store_seterr(struct pst_store *s, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -65,9 +65,33 @@ int pst_store_seterr(struct pst_store *s, int rc, const char *fmt, ...)
 	return rc;
 }
 
+/* Device writes and flushes run with the caller's lock released
+ * (pst_store_set_io_unlock): in between only the device is touched, and
+ * only blocks that no committed epoch reaches are written. */
+static void io_release(struct pst_store *s)
+{
+	if (s->io_unlock)
+		s->io_unlock(s->io_ctx);
+}
+
+static void io_reacquire(struct pst_store *s)
+{
+	if (s->io_unlock)
+		s->io_relock(s->io_ctx);
+}
+
+int pst_store_dev_write(struct pst_store *s, uint64_t off, const void *buf,
+			size_t len)
+{
+	io_release(s);
+	int rc = plat_blk_write(s->blk, off, buf, len);
+	io_reacquire(s);
+	return rc;
+}
+
 int pst_store_io(struct pst_store *s, bool wr, uint64_t b, void *buf)
 {
-	int rc = wr ? plat_blk_write(s->blk, b * PST_BLK, buf, PST_BLK)
+	int rc = wr ? pst_store_dev_write(s, b * PST_BLK, buf, PST_BLK)
 		    : plat_blk_read(s->blk, b * PST_BLK, buf, PST_BLK);
 	if (rc < 0)
 		return pst_store_seterr(s, rc, "%s: %s of block %llu failed: %s",
@@ -79,12 +103,9 @@ int pst_store_io(struct pst_store *s, bool wr, uint64_t b, void *buf)
 
 int pst_store_flush(struct pst_store *s, const char *what)
 {
-	/* Only the device is touched in between: no store state. */
-	if (s->flush_unlock)
-		s->flush_unlock(s->flush_ctx);
+	io_release(s);
 	int rc = plat_blk_flush(s->blk);
-	if (s->flush_unlock)
-		s->flush_relock(s->flush_ctx);
+	io_reacquire(s);
 	if (rc < 0)
 		return pst_store_seterr(s, rc, "%s: flush of %s failed: %s",
 					s->blk->name ? s->blk->name : "store",
@@ -190,12 +211,12 @@ int pst_store_sb_decode(const uint8_t *img, uint32_t slot, uint64_t dev_size,
 	return 0;
 }
 
-void pst_store_set_flush_unlock(struct pst_store *s, void (*unlock)(void *),
-				void (*relock)(void *), void *ctx)
+void pst_store_set_io_unlock(struct pst_store *s, void (*unlock)(void *),
+			     void (*relock)(void *), void *ctx)
 {
-	s->flush_unlock = unlock;
-	s->flush_relock = relock;
-	s->flush_ctx = ctx;
+	s->io_unlock = unlock;
+	s->io_relock = relock;
+	s->io_ctx = ctx;
 }
 
 int pst_store_format(struct plat_blk *blk, uint64_t arena_pages,

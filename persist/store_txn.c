@@ -117,8 +117,8 @@ static int wb_flush(struct pst_txn *t)
 	if (t->wb_n == 0)
 		return 0;
 	struct pst_store *s = t->s;
-	int rc = plat_blk_write(s->blk, t->wb_first * PST_BLK, t->wb,
-				(size_t)t->wb_n * PST_BLK);
+	int rc = pst_store_dev_write(s, t->wb_first * PST_BLK, t->wb,
+				     (size_t)t->wb_n * PST_BLK);
 	if (rc < 0) {
 		t->retry = true;       /* what the device holds is in doubt */
 		return pst_store_seterr(s, rc, "%s: write of blocks %llu..%llu "

@@ -1218,6 +1218,66 @@ TEST(commit_caches_its_map_blocks)
 	plat_blk_close(dev);
 }
 
+/* The caller's lock around device writes and flushes: a reader let in at
+ * each release. */
+struct io_window {
+	struct pst_store *s;
+	const uint32_t *model;     /* the committed epoch's pages */
+	bool released;
+	unsigned windows, twice;
+	const char *bad;
+};
+
+static void window_open(void *ctx)
+{
+	struct io_window *w = ctx;
+	w->twice += w->released;
+	w->released = true;
+	w->windows++;
+	if (w->bad == NULL)
+		w->bad = verify(w->s, w->model, NP);
+}
+
+static void window_close(void *ctx)
+{
+	((struct io_window *)ctx)->released = false;
+}
+
+/* The caller's lock is released around every device write, not only
+ * around flushes (pst_store_set_io_unlock), so a page-in never waits out a
+ * write-behind. A reader let in at each release sees the committed epoch
+ * whole (the writes go only where no committed epoch reaches), and its
+ * refills of the map cache do not disturb the commit being built. */
+TEST(reads_run_while_the_writer_writes)
+{
+	static uint32_t m1[NP], m2[NP], mx[NP];
+	struct pst_store *s;
+	struct pst_txn *t;
+	char why[512];
+	CHECK_EQ(two_epochs(1024, m1, m2), 0);
+	CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
+	struct io_window w = { .s = s, .model = m2 };
+	pst_store_set_io_unlock(s, window_open, window_close, &w);
+	memcpy(mx, m2, sizeof mx);
+	rng = 7;
+	CHECK_EQ(random_txn(s, 3, mx, NP, 120, &t), 0);
+	unsigned put_windows = w.windows;
+	CHECK_EQ(pst_txn_commit(t), 0);
+	CHECKF(put_windows >= 2, "%u releases while 120 pages were put", put_windows);
+	CHECKF(w.windows >= put_windows + 4, "%u releases in the commit",
+	       w.windows - put_windows);
+	CHECK(!w.released);
+	CHECK_EQ(w.twice, 0);
+	CHECKF(w.bad == NULL, "a read while the writer wrote: %.300s", w.bad);
+	CHECK_EQ(pst_store_epoch(s), 3);
+	const char *m = verify(s, mx, NP);
+	CHECKF(m == NULL, "after the commit: %.300s", m);
+	m = reopen_verified(&s, 3, mx);
+	CHECKF(m == NULL, "%s", m);
+	pst_store_close(s);
+	plat_blk_close(dev);
+}
+
 /* The same store on a hosted file, closed and reopened; then the file is
  * truncated under it. */
 TEST(hosted_file)
@@ -1286,6 +1346,7 @@ int main(void)
 	RUN(failed_put_retried_keeps_the_count);
 	RUN(lazy_open);
 	RUN(commit_caches_its_map_blocks);
+	RUN(reads_run_while_the_writer_writes);
 	RUN(hosted_file);
 	free(ram.data);
 	return check_done();
