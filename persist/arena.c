@@ -248,10 +248,12 @@ static int unprotect_around(struct pst_arena *a, uint32_t pgno, bool ahead,
 			cow_copy_wait(a, q, qe, s, false);
 			s = LOAD(&qe->st);
 		}
-		/* COPIED: its instant is safe in a slot; NONE: already saved. */
+		/* COPIED: its instant is safe in a slot; NONE: already saved.
+		 * Taken, a COLD page is warm again (the cut makes it HOT); if
+		 * it is not written after all, its save cools it anew. */
 		if ((s & (RES_MASK | ST_DIRTY | ST_UNUSED)) != RES_PRESENT ||
 		    (SAVE(s) != S_COPIED && SAVE(s) != S_NONE) ||
-		    !CAS(&qe->st, &s, s | ST_DIRTY))
+		    !CAS(&qe->st, &s, (s | ST_DIRTY) & ~ST_COLD))
 			continue;
 		dirty_push(a, q, qe);
 		BUMP(&a->around_pages, 1);

@@ -158,7 +158,8 @@ static int flush_locked(struct blkfault *f)
 }
 
 /* The device operations may come from several threads (a store lets a
- * read run while another thread's flush is under way): one at a time. */
+ * read run while another thread's write or flush is under way): one at a
+ * time. */
 static int bf_read(struct plat_blk *b, uint64_t off, void *buf, size_t len)
 {
 	struct blkfault *f = (struct blkfault *)b;
