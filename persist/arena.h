@@ -28,7 +28,7 @@
  *          not make it HOT, so a guess that keeps failing stops being
  *          taken. Set by pst_arena_save_unchanged (unless the page is
  *          DIRTY again by then), cleared by a write trap (proof of a
- *          write) and by the cut.
+ *          write), by being taken along by fault-around, and by the cut.
  *
  * States live in a two-level table: a top array of 1 pointer per 16 MiB of
  * arena (32 KiB of pointers for 64 GiB, zero pages until used) and leaves of
