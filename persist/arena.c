@@ -509,21 +509,20 @@ void pst_arena_save_lost(struct pst_arena *a, uint32_t pgno)
 
 /* ---- declared-unused pages ---------------------------------------------- */
 
-int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,
-			     uint64_t count)
+/* One run of pages not yet unused (pst_arena_declare_unused). */
+static int declare_run(struct pst_arena *a, uint64_t pgno, uint64_t count)
 {
-	if (a == NULL || pgno > a->npages || count > a->npages - pgno)
-		return -ERR_RANGE;
-	if (count == 0)
-		return 0;
-	/* 1: entries exist, pages the writer has yet to save are copied while
-	 * still readable (their instant contents must survive), and present
-	 * pages are marked LOADING: busy, so a neighbour's fault-around does
-	 * not take them (and re-protects one it took meanwhile). */
-	for (uint64_t p = pgno; p < pgno + count; p++) {
-		struct pst_pg *e = pg_entry(a, (uint32_t)p, false);
-		if (e == NULL)
+	/* 0: entries exist (before any page is marked, so a failure leaves
+	 * nothing half done). */
+	for (uint64_t p = pgno; p < pgno + count; p++)
+		if (pg_entry(a, (uint32_t)p, false) == NULL)
 			return -ERR_NOMEM;
+	/* 1: pages the writer has yet to save are copied while still
+	 * readable (their instant contents must survive), and present pages
+	 * are marked LOADING: busy, so a neighbour's fault-around does not
+	 * take them (and re-protects one it took meanwhile). */
+	for (uint64_t p = pgno; p < pgno + count; p++) {
+		struct pst_pg *e = pg_lookup(a, (uint32_t)p);
 		for (unsigned spins = 0;;) {
 			uint32_t s = LOAD(&e->st);
 			uint32_t sv = SAVE(s);
@@ -563,6 +562,39 @@ int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,
 			    ST_UNUSED | ST_DIRTY));
 		if (!(s & ST_DIRTY))
 			dirty_push(a, (uint32_t)p, e);
+	}
+	return 0;
+}
+
+/* A page absent and unused since its declaration is skipped: it is on
+ * this epoch's list already, or an earlier epoch saved it as unused (and
+ * a lost epoch's re-listing, pst_arena_save_lost, covers it either way).
+ * So a heap may declare a free block again at every collection and pay
+ * only for the pages touched since. */
+static bool already_unused(struct pst_arena *a, uint64_t pgno)
+{
+	struct pst_pg *e = pg_lookup(a, (uint32_t)pgno);
+	uint32_t s = e == NULL ? 0 : LOAD(&e->st);
+	return (s & RES_MASK) == RES_ABSENT && (s & ST_UNUSED);
+}
+
+int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,
+			     uint64_t count)
+{
+	if (a == NULL || pgno > a->npages || count > a->npages - pgno)
+		return -ERR_RANGE;
+	for (uint64_t p = pgno, end = pgno + count; p < end;) {
+		if (already_unused(a, p)) {
+			p++;
+			continue;
+		}
+		uint64_t q = p + 1;
+		while (q < end && !already_unused(a, q))
+			q++;
+		int rc = declare_run(a, p, q - p);
+		if (rc != 0)
+			return rc;
+		p = q;
 	}
 	return 0;
 }

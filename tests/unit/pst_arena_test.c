@@ -627,6 +627,37 @@ TEST(declare_unused)
 	CHECK_EQ(close_small(a), 0);
 }
 
+/* A heap declares its free memory again at each collection: pages still
+ * unused and untouched since are skipped, so only pages touched since (or
+ * never declared) are listed again, and a repeat lists nothing. */
+TEST(declaring_again_lists_only_pages_touched_since)
+{
+	struct pst_arena *a = open_small(16ull << 20, true, 0, 0);
+	CHECK(a != NULL);
+	struct pst_arena_batch b;
+	CHECK_EQ(pst_arena_declare_unused(a, 10, 8), 0);
+	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
+	CHECK_EQ(b.count, 8);
+	save_batch(a, &b, 0, 0);
+	page(a, 12)[0] = 1;                     /* written since */
+	CHECK(page_is(page(a, 15), 0));         /* read since    */
+	uint64_t discards = 0;
+	for (int round = 0; round < 2; round++) {
+		CHECK_EQ(pst_arena_declare_unused(a, 8, 12), 0);
+		CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
+		/* Round 0: 8, 9, 18, 19 never declared, 12 and 15 touched. */
+		uint32_t want[] = { 8, 9, 12, 15, 18, 19 };
+		CHECK_EQ(b.count, (round == 0 ? 6u : 0u));
+		for (unsigned i = 0; i < b.count; i++)
+			CHECK_EQ(b.pages[i], want[i]);
+		discards += b.count;
+		save_batch(a, &b, 0, 0);
+	}
+	CHECK_EQ(discards, 6);
+	CHECK(page_is(page(a, 12), 0));         /* discarded again */
+	CHECK_EQ(close_small(a), 0);
+}
+
 /* Two threads race over the same 256 absent pages: reads and writes of a
  * page being loaded wait for it; each page is paged in and dirtied once. */
 static struct pst_arena *race_arena;
@@ -743,6 +774,7 @@ int main(void)
 	RUN(unchanged_neighbours_cool_down);
 	RUN(sequential_writes_take_the_pages_ahead);
 	RUN(declare_unused);
+	RUN(declaring_again_lists_only_pages_touched_since);
 	RUN(concurrent_first_touch);
 	RUN(leaf_reserve_starvation_waits);
 	RUN(bad_arguments);
