@@ -11,6 +11,7 @@
 #include "plat.h"
 #include "node.h"
 #include "outcommit.h"
+#include "../persist/arena.h"
 #include "../persist/image.h"
 #include "../vm/vm.h"
 
@@ -92,6 +93,23 @@ static void net_sink(void *ctx, void *chan, const char *s, size_t len)
 }
 
 /* net.write / net.close on the runner: tagged like console output. */
+/* The heap's long-free memory (vm_set_discard): its pages are declared
+ * unused, so no snapshot saves them and the image drops them. Called by
+ * the runner, the only mutator, inside a VM step; the heap touches none of
+ * it meanwhile. A failure (memory for the page table) only keeps them. */
+static void vm_discard(void *arg, void *addr, size_t len)
+{
+	struct node *n = arg;
+	uintptr_t base = (uintptr_t)pst_image_base(n->img);
+	uintptr_t off = (uintptr_t)addr - base;
+	if ((uintptr_t)addr < base || off > pst_image_size(n->img) ||
+	    len > pst_image_size(n->img) - off ||
+	    off % PLAT_PAGE_SIZE != 0 || len % PLAT_PAGE_SIZE != 0)
+		return;
+	pst_arena_declare_unused(pst_image_arena(n->img), off / PLAT_PAGE_SIZE,
+				 len / PLAT_PAGE_SIZE);
+}
+
 static int vm_net_output(void *arg, struct plat_sock *s, const void *buf,
 			 size_t len)
 {
@@ -201,6 +219,7 @@ int node_boot(const struct node_config *cfg, struct node **out, char *why,
 	}
 	vm_set_output(&n->vm, vm_output, n);
 	vm_set_net_output(&n->vm, vm_net_output, n);
+	vm_set_discard(&n->vm, vm_discard, n);
 	n->vm.console_poll = cfg->console_poll;    /* kept by format/attach */
 
 	struct pst_image_config ic = {

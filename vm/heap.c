@@ -35,6 +35,14 @@
  * start comes from a heap slot, whose overwrite is barriered. When no gray
  * block is left, a sweep, also in steps, frees white blocks, coalesces
  * them and rebuilds the lists (see start_sweep).
+ * Free memory goes back to the host (vm_set_discard) once it has stayed
+ * free for a whole cycle, as memory freed and soon reused would only cost
+ * a page fault more per page: at each cycle's end, the pages above the
+ * highest bump of the cycle (bump_peak) down to heap_clean, and, as the
+ * sweep meets free blocks an earlier cycle made, each one's whole pages
+ * after its header (the block is marked `discarded`, so it is handed over
+ * once), unless the allocator is carving it. Nothing reads a free block
+ * past its header.
  * Every step runs inside one instruction (or a loader step), so a
  * safepoint, and a snapshot, sees a consistent cycle; all its state is in
  * the region, so a restored region simply continues the cycle. */
@@ -55,6 +63,10 @@ struct free_blk {
 #define GC_MARK 1u
 #define GC_GRAY 2u
 #define GC_HEAP_PER_WORD 512u          /* 32 granules of 16 bytes, 2 bits each */
+#define VM_PAGE 4096u                  /* the discard hook's granule           */
+
+static inline uint64_t page_up(uint64_t a) { return (a + VM_PAGE - 1) & ~(uint64_t)(VM_PAGE - 1); }
+static inline uint64_t page_down(uint64_t a) { return a & ~(uint64_t)(VM_PAGE - 1); }
 
 _Static_assert(VM_OBJ_MIN_WORDS * 8 > 16, "one block start per 16-byte granule");
 
@@ -88,6 +100,8 @@ void vm_heap_init(struct vm_root *r, uint64_t lo, uint64_t hi)
 	r->heap_lo = lo;
 	r->heap_hi = r->gc_bits;
 	r->bump = lo;
+	r->bump_peak = lo;
+	r->heap_clean = page_up(lo);     /* never used: nothing to discard */
 	memset(r->free_small, 0, sizeof r->free_small);
 	r->free_large = 0;
 	r->live_words = 0;
@@ -106,6 +120,7 @@ bool vm_heap_fits(const struct vm_root *r, uintptr_t base, size_t size)
 {
 	uint64_t end = (uint64_t)base + size;
 	if (!(r->heap_lo >= base && r->heap_lo <= r->bump && r->bump <= r->heap_hi &&
+	      r->bump <= r->bump_peak && r->bump_peak <= r->heap_hi &&
 	      r->gc_bits == r->heap_hi && (r->gc_bits & 7) == 0 && r->gc_bits <= end &&
 	      r->gc_bits_words <= (end - r->gc_bits) / 8 &&
 	      r->gc_bits_words >= (r->heap_hi - r->heap_lo + GC_HEAP_PER_WORD - 1) /
@@ -133,6 +148,8 @@ static void put_free(struct vm_root *r, uint64_t addr, uint64_t words)
 	b->h.cls = NULL;
 	b->h.words = (uint32_t)words;
 	b->h.nrefs = 0;
+	b->h.discarded = 0;
+	b->h.carved = 0;
 	set_colour(r, b, 0);
 	uint64_t *list = words < VM_SMALL_LISTS ? &r->free_small[words] : &r->free_large;
 	b->next = (struct free_blk *)(uintptr_t)*list;
@@ -249,15 +266,56 @@ static void free_run(struct vm_root *r, uint64_t end, uint64_t run)
 	put_free(r, start, run);
 }
 
-/* Sweep up to `budget` blocks; true when the sweep (and cycle) ended. */
-static bool sweep_some(struct vm_root *r, uint64_t budget, uint64_t *done)
+/* A free block the sweep meets was free before the sweep began (blocks it
+ * frees lie behind its cursor): its whole pages after the header go to
+ * the host, once. Not while the allocator is carving it (cut since the
+ * sweep last met it): it writes those pages next. Small blocks are not
+ * touched at all (not even a flag: a write would put their page in the
+ * next snapshot). */
+static void discard_free_block(struct vm_ctx *ctx, struct vm_obj *o)
 {
+	if (ctx->discard == NULL || o->discarded)
+		return;
+	if (o->carved) {
+		o->carved = 0;
+		return;
+	}
+	uint64_t a = (uint64_t)(uintptr_t)o;
+	uint64_t lo = page_up(a + sizeof(struct free_blk));
+	uint64_t hi = page_down(a + (uint64_t)o->words * 8);
+	if (lo >= hi)
+		return;
+	ctx->discard(ctx->discard_arg, (void *)(uintptr_t)lo, hi - lo);
+	o->discarded = 1;
+}
+
+/* At a cycle's end: the pages above every bump of the cycle were free all
+ * through it; those not handed over yet (below heap_clean) go now. The
+ * bitmap's first page, shared with the heap's end, stays. */
+static void discard_above_bump(struct vm_ctx *ctx)
+{
+	struct vm_root *r = ctx->root;
+	uint64_t lo = page_up(r->bump_peak), top = page_down(r->heap_hi);
+	uint64_t hi = r->heap_clean < top ? r->heap_clean : top;
+	if (ctx->discard != NULL && lo < hi)
+		ctx->discard(ctx->discard_arg, (void *)(uintptr_t)lo, hi - lo);
+	if (ctx->discard != NULL || lo > r->heap_clean)
+		r->heap_clean = lo;
+	r->bump_peak = r->bump;
+}
+
+/* Sweep up to `budget` blocks; true when the sweep (and cycle) ended. */
+static bool sweep_some(struct vm_ctx *ctx, uint64_t budget, uint64_t *done)
+{
+	struct vm_root *r = ctx->root;
 	while (r->gc_sweep_at < r->gc_sweep_end) {
 		if ((*done)++ >= budget)
 			return false;
 		uint64_t a = r->gc_sweep_at;
 		struct vm_obj *o = (struct vm_obj *)(uintptr_t)a;
 		uint64_t w = o->words;
+		if (!o->cls)
+			discard_free_block(ctx, o);
 		bool live = o->cls && (colour(r, o) & GC_MARK);
 		if (live || (!o->cls && !r->gc_full)) {
 			if (live) {
@@ -280,6 +338,7 @@ static bool sweep_some(struct vm_root *r, uint64_t budget, uint64_t *done)
 			free_run(r, r->gc_sweep_end, r->gc_sweep_run);
 		r->gc_sweep_run = 0;
 	}
+	discard_above_bump(ctx);
 	r->live_words = r->gc_sweep_live;
 	r->alloc_words = 0;
 	r->gc_count++;
@@ -290,12 +349,13 @@ static bool sweep_some(struct vm_root *r, uint64_t budget, uint64_t *done)
 
 /* Mark, then sweep, for about `budget` units of work (UINT64_MAX: to the
  * end of the cycle). Returns true when the cycle ended. */
-static bool step(struct vm_root *r, uint64_t budget)
+static bool step(struct vm_ctx *ctx, uint64_t budget)
 {
+	struct vm_root *r = ctx->root;
 	uint64_t done = 0;
 	while (done < budget) {
 		if (r->gc_sweeping) {
-			if (sweep_some(r, budget, &done))
+			if (sweep_some(ctx, budget, &done))
 				return true;
 			continue;
 		}
@@ -323,10 +383,10 @@ uint64_t vm_gc(struct vm_ctx *ctx)
 {
 	struct vm_root *r = ctx->root;
 	if (r->gc_marking || r->gc_sweeping)
-		step(r, UINT64_MAX);   /* finish the cycle in progress */
+		step(ctx, UINT64_MAX);   /* finish the cycle in progress */
 	begin_cycle(r);
 	r->gc_full = 1;
-	step(r, UINT64_MAX);
+	step(ctx, UINT64_MAX);
 	return r->live_words;
 }
 
@@ -337,7 +397,7 @@ bool vm_gc_step(struct vm_ctx *ctx, uint64_t budget)
 		return false;
 	if (!r->gc_marking && !r->gc_sweeping)
 		begin_cycle(r);
-	return budget ? step(r, budget) : false;
+	return budget ? step(ctx, budget) : false;
 }
 
 uint64_t vm_gc_live_words(struct vm_ctx *ctx)
@@ -369,7 +429,12 @@ static void *take_large(struct vm_root *r, uint64_t words)
 			*prev = (uint64_t)(uintptr_t)b->next;
 			uint64_t rest = b->h.words - words;
 			if (rest >= VM_OBJ_MIN_WORDS) {
+				/* The rest's pages are as discarded as they were. */
+				uint32_t gone = b->h.discarded;
 				put_free(r, a + words * 8, rest);
+				struct vm_obj *h = (struct vm_obj *)(uintptr_t)(a + words * 8);
+				h->discarded = gone;
+				h->carved = 1;
 			} else {
 				words = b->h.words;
 			}
@@ -399,6 +464,8 @@ static void *take(struct vm_root *r, uint64_t words)
 	if (r->heap_hi - r->bump >= words * 8) {
 		struct vm_obj *b = (struct vm_obj *)(uintptr_t)r->bump;
 		r->bump += words * 8;
+		if (r->bump > r->bump_peak)
+			r->bump_peak = r->bump;
 		b->words = (uint32_t)words;
 		return b;
 	}
@@ -429,7 +496,7 @@ void *vm_alloc(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t 
 		if (r->gc_stress)
 			vm_gc(ctx);
 		else if (r->gc_marking || r->gc_sweeping)
-			step(r, r->gc_incr_stress ? 8 : VM_GC_STEP_MIN + VM_GC_WORK_PER_WORD * words);
+			step(ctx, r->gc_incr_stress ? 8 : VM_GC_STEP_MIN + VM_GC_WORK_PER_WORD * words);
 		else if (r->gc_incr_stress || r->alloc_words > trigger)
 			begin_cycle(r);
 	}
@@ -440,7 +507,7 @@ void *vm_alloc(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t 
 		if (r->gc_marking || r->gc_sweeping) {
 			if (r->gc_marking)
 				r->gc_full = 1;
-			step(r, UINT64_MAX);
+			step(ctx, UINT64_MAX);
 		}
 		o = take(r, words);
 		if (!o) {

@@ -39,7 +39,11 @@ struct vm_obj {
 	struct vm_class *cls;
 	uint32_t words;
 	uint32_t nrefs : 28;
-	uint32_t pad : 4;
+	uint32_t discarded : 1;        /* a free block's whole pages after its
+	                                * header went to the discard hook     */
+	uint32_t carved : 1;           /* a free block the allocator cut since
+	                                * the sweep last met it (heap.c)      */
+	uint32_t pad : 2;
 };
 
 #define VM_OBJ_MIN_WORDS 3u            /* room for a free block's next link */
@@ -251,7 +255,7 @@ enum vm_builtin {
 /* The root header at the region's first byte. Everything reachable from it
  * is the VM's whole state; nothing in C memory is needed to resume. */
 #define VM_ROOT_MAGIC   0x544f4f524d485050ull   /* "PPHMROOT" */
-#define VM_ROOT_VERSION 3u
+#define VM_ROOT_VERSION 4u
 
 struct vm_root {
 	uint64_t magic;
@@ -298,6 +302,10 @@ struct vm_root {
 	/* version 3: colours in a side bitmap (heap.c) */
 	uint64_t gc_bits;              /* address of the bitmap, = heap_hi    */
 	uint64_t gc_bits_words;        /* its length in u64 words             */
+	/* version 4: free memory handed back to the host (heap.c) */
+	uint64_t bump_peak;            /* highest bump since the last cycle ended */
+	uint64_t heap_clean;           /* pages from here to heap_hi: discarded
+	                                * or never used (page aligned)        */
 };
 
 #endif

@@ -38,24 +38,28 @@ void vm_set_net_output(struct vm_ctx *ctx, vm_net_out_fn fn, void *arg)
 	ctx->net_out_arg = arg;
 }
 
+void vm_set_discard(struct vm_ctx *ctx, vm_discard_fn fn, void *arg)
+{
+	ctx->discard = fn;
+	ctx->discard_arg = arg;
+}
+
 static void ctx_reset(struct vm_ctx *ctx, void *base)
 {
 	/* This boot's sockets close: handles of the region's earlier boots are
 	 * stale from here on, and a listener must be able to reopen its port. */
 	vm_io_free(ctx);
-	vm_out_fn out = ctx->out;
-	void *arg = ctx->out_arg;
-	vm_net_out_fn net_out = ctx->net_out;
-	void *net_arg = ctx->net_out_arg;
-	uint64_t (*clock)(void) = ctx->clock;
-	bool poll = ctx->console_poll;
+	/* The host's hooks stay. */
+	struct vm_ctx kept = *ctx;
 	memset(ctx, 0, sizeof *ctx);
-	ctx->out = out;
-	ctx->out_arg = arg;
-	ctx->net_out = net_out;
-	ctx->net_out_arg = net_arg;
-	ctx->clock = clock;
-	ctx->console_poll = poll;
+	ctx->out = kept.out;
+	ctx->out_arg = kept.out_arg;
+	ctx->net_out = kept.net_out;
+	ctx->net_out_arg = kept.net_out_arg;
+	ctx->discard = kept.discard;
+	ctx->discard_arg = kept.discard_arg;
+	ctx->clock = kept.clock;
+	ctx->console_poll = kept.console_poll;
 	ctx->root = base;
 }
 

@@ -27,6 +27,12 @@ typedef int (*vm_net_out_fn)(void *arg, struct plat_sock *s, const void *buf,
 
 struct vm_io;
 
+/* Discard hook: [addr, addr + len), whole 4 KiB pages, is free memory the
+ * heap will write before it reads it again. The host may drop it (a
+ * persistent arena declares the pages unused, so no snapshot and no image
+ * holds them); the heap assumes nothing about its contents afterwards. */
+typedef void (*vm_discard_fn)(void *arg, void *addr, size_t len);
+
 struct vm_ctx {
 	struct vm_root *root;          /* the region's root header            */
 	vm_out_fn out;                 /* console output (default: plat)      */
@@ -39,6 +45,8 @@ struct vm_ctx {
 	struct vm_thread *cur;         /* the thread vm_interp is running     */
 	struct vm_io *io;              /* this boot's sockets, console input  */
 	uint64_t (*clock)(void);       /* wall clock override (tests); NULL: plat */
+	vm_discard_fn discard;         /* free memory to drop (NULL: keep it) */
+	void *discard_arg;
 	char err[256];                 /* last error's text                   */
 };
 
@@ -56,6 +64,12 @@ void vm_set_output(struct vm_ctx *ctx, vm_out_fn fn, void *arg);
 /* Route net.write's bytes and net.close to fn instead of the platform (for
  * output commit). Sockets still open at a reset are closed directly. */
 void vm_set_net_output(struct vm_ctx *ctx, vm_net_out_fn fn, void *arg);
+
+/* Hand free heap memory to fn (see vm_discard_fn). The collector does so
+ * for memory that stayed free for a whole cycle: the pages above the
+ * highest allocation of the cycle, and the pages inside free blocks that
+ * an earlier cycle freed. */
+void vm_set_discard(struct vm_ctx *ctx, vm_discard_fn fn, void *arg);
 
 /* Load, verify and link one class file. Nothing is changed in the region on
  * failure. 0 or -ERR_CORRUPT / -ERR_VERSION / -ERR_INVAL / -ERR_NOMEM. */
