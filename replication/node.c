@@ -19,6 +19,7 @@
 #define NODE_BOOT_SYNC_NS (60ull * 1000000000ull)
 #define NODE_ROOM_WAIT_NS (20ull * 1000000ull)
 #define NODE_IDLE_NS      (10ull * 1000000ull)
+#define NODE_DISCARD_AGE_NS (10ull * 1000000000ull)
 
 struct node {
 	struct node_config cfg;
@@ -92,7 +93,6 @@ static void net_sink(void *ctx, void *chan, const char *s, size_t len)
 		(void)plat_sock_send(chan, s, len);
 }
 
-/* net.write / net.close on the runner: tagged like console output. */
 /* The heap's long-free memory (vm_set_discard): its pages are declared
  * unused, so no snapshot saves them and the image drops them. Called by
  * the runner, the only mutator, inside a VM step; the heap touches none of
@@ -110,6 +110,7 @@ static void vm_discard(void *arg, void *addr, size_t len)
 				 len / PLAT_PAGE_SIZE);
 }
 
+/* net.write / net.close on the runner: tagged like console output. */
 static int vm_net_output(void *arg, struct plat_sock *s, const void *buf,
 			 size_t len)
 {
@@ -219,7 +220,8 @@ int node_boot(const struct node_config *cfg, struct node **out, char *why,
 	}
 	vm_set_output(&n->vm, vm_output, n);
 	vm_set_net_output(&n->vm, vm_net_output, n);
-	vm_set_discard(&n->vm, vm_discard, n);
+	vm_set_discard(&n->vm, vm_discard, n, cfg->discard_age_ns ?
+		       cfg->discard_age_ns : NODE_DISCARD_AGE_NS);
 	n->vm.console_poll = cfg->console_poll;    /* kept by format/attach */
 
 	struct pst_image_config ic = {

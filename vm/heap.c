@@ -36,13 +36,14 @@
  * block is left, a sweep, also in steps, frees white blocks, coalesces
  * them and rebuilds the lists (see start_sweep).
  * Free memory goes back to the host (vm_set_discard) once it has stayed
- * free for a whole cycle, as memory freed and soon reused would only cost
- * a page fault more per page: at each cycle's end, the pages above the
- * highest bump of the cycle (bump_peak) down to heap_clean, and, as the
- * sweep meets free blocks an earlier cycle made, each one's whole pages
- * after its header (the block is marked `discarded`, so it is handed over
- * once), unless the allocator is carving it. Nothing reads a free block
- * past its header.
+ * free for the host's minimum age: memory discarded and then reused costs
+ * a page fault per page, so it happens at most once per age. A sweep that
+ * starts that long after the last discard pass is a pass. It hands over
+ * the pages above every bump since the last pass (bump_peak) down to
+ * heap_clean, and the whole pages after the header of each free block
+ * that the last pass saw free (`aged`) and that the allocator has not cut
+ * since (`carved`); a handed-over block is marked `discarded`. Nothing
+ * reads a free block past its header.
  * Every step runs inside one instruction (or a loader step), so a
  * safepoint, and a snapshot, sees a consistent cycle; all its state is in
  * the region, so a restored region simply continues the cycle. */
@@ -102,6 +103,8 @@ void vm_heap_init(struct vm_root *r, uint64_t lo, uint64_t hi)
 	r->bump = lo;
 	r->bump_peak = lo;
 	r->heap_clean = page_up(lo);     /* never used: nothing to discard */
+	r->discard_pass_ns = 0;
+	r->gc_sweep_pass = 0;
 	memset(r->free_small, 0, sizeof r->free_small);
 	r->free_large = 0;
 	r->live_words = 0;
@@ -121,6 +124,7 @@ bool vm_heap_fits(const struct vm_root *r, uintptr_t base, size_t size)
 	uint64_t end = (uint64_t)base + size;
 	if (!(r->heap_lo >= base && r->heap_lo <= r->bump && r->bump <= r->heap_hi &&
 	      r->bump <= r->bump_peak && r->bump_peak <= r->heap_hi &&
+	      (r->heap_clean & (VM_PAGE - 1)) == 0 &&
 	      r->gc_bits == r->heap_hi && (r->gc_bits & 7) == 0 && r->gc_bits <= end &&
 	      r->gc_bits_words <= (end - r->gc_bits) / 8 &&
 	      r->gc_bits_words >= (r->heap_hi - r->heap_lo + GC_HEAP_PER_WORD - 1) /
@@ -149,6 +153,7 @@ static void put_free(struct vm_root *r, uint64_t addr, uint64_t words)
 	b->h.words = (uint32_t)words;
 	b->h.nrefs = 0;
 	b->h.discarded = 0;
+	b->h.aged = 0;
 	b->h.carved = 0;
 	set_colour(r, b, 0);
 	uint64_t *list = words < VM_SMALL_LISTS ? &r->free_small[words] : &r->free_large;
@@ -239,10 +244,19 @@ static void begin_cycle(struct vm_root *r)
  * full sweep (vm_gc, or memory short: gc_full) empties the lists first and
  * coalesces every free neighbour, undoing fragmentation; it runs to the
  * end in one go. */
-static void start_sweep(struct vm_root *r)
+static void start_sweep(struct vm_ctx *ctx)
 {
+	struct vm_root *r = ctx->root;
 	r->gc_marking = 0;
 	r->gc_sweeping = 1;
+	r->gc_sweep_pass = 0;
+	if (ctx->discard != NULL) {
+		uint64_t now = vm_now_ns(ctx), last = r->discard_pass_ns;
+		if (now < last || now - last >= ctx->discard_age_ns) {
+			r->gc_sweep_pass = 1;     /* (a clock set back: now) */
+			r->discard_pass_ns = now;
+		}
+	}
 	if (r->gc_full) {
 		memset(r->free_small, 0, sizeof r->free_small);
 		r->free_large = 0;
@@ -254,53 +268,55 @@ static void start_sweep(struct vm_root *r)
 }
 
 /* Free the run of `run` words ending at `end`; a run too long for a u32
- * count is split. Every block is >= VM_OBJ_MIN_WORDS, so is every run. */
+ * count is split. Every block is >= VM_OBJ_MIN_WORDS, so is every run.
+ * A run merged only from free blocks the last pass saw stays `aged`. */
 static void free_run(struct vm_root *r, uint64_t end, uint64_t run)
 {
 	uint64_t start = end - run * 8;
+	uint32_t aged = r->gc_sweep_run_aged;
 	while (run > UINT32_MAX / 2) {
 		put_free(r, start, UINT32_MAX / 2);
+		((struct vm_obj *)(uintptr_t)start)->aged = aged;
 		start += (uint64_t)(UINT32_MAX / 2) * 8;
 		run -= UINT32_MAX / 2;
 	}
 	put_free(r, start, run);
+	((struct vm_obj *)(uintptr_t)start)->aged = aged;
 }
 
-/* A free block the sweep meets was free before the sweep began (blocks it
- * frees lie behind its cursor): its whole pages after the header go to
- * the host, once. Not while the allocator is carving it (cut since the
- * sweep last met it): it writes those pages next. Small blocks are not
- * touched at all (not even a flag: a write would put their page in the
- * next snapshot). */
-static void discard_free_block(struct vm_ctx *ctx, struct vm_obj *o)
+/* A discard pass meets a free block. It was free before the sweep began
+ * (blocks the sweep frees lie behind its cursor). Its whole pages after
+ * the header go to the host if the last pass saw it free too and the
+ * allocator has not cut it since; otherwise it is marked seen. A block
+ * without a whole page is not touched at all (a write would put its page
+ * in the next snapshot). */
+static void pass_free_block(struct vm_ctx *ctx, struct vm_obj *o)
 {
-	if (ctx->discard == NULL || o->discarded)
-		return;
-	if (o->carved) {
-		o->carved = 0;
-		return;
-	}
 	uint64_t a = (uint64_t)(uintptr_t)o;
 	uint64_t lo = page_up(a + sizeof(struct free_blk));
 	uint64_t hi = page_down(a + (uint64_t)o->words * 8);
-	if (lo >= hi)
+	if (ctx->discard == NULL || o->discarded || lo >= hi)
 		return;
-	ctx->discard(ctx->discard_arg, (void *)(uintptr_t)lo, hi - lo);
-	o->discarded = 1;
+	if (o->aged && !o->carved) {
+		ctx->discard(ctx->discard_arg, (void *)(uintptr_t)lo, hi - lo);
+		o->discarded = 1;
+		return;
+	}
+	o->aged = 1;
+	o->carved = 0;
 }
 
-/* At a cycle's end: the pages above every bump of the cycle were free all
- * through it; those not handed over yet (below heap_clean) go now. The
- * bitmap's first page, shared with the heap's end, stays. */
-static void discard_above_bump(struct vm_ctx *ctx)
+/* A discard pass ends: the pages above every bump since the last pass
+ * were free since then; those not handed over yet (below heap_clean) go
+ * now. The bitmap's first page, shared with the heap's end, stays. */
+static void pass_above_bump(struct vm_ctx *ctx)
 {
 	struct vm_root *r = ctx->root;
 	uint64_t lo = page_up(r->bump_peak), top = page_down(r->heap_hi);
 	uint64_t hi = r->heap_clean < top ? r->heap_clean : top;
 	if (ctx->discard != NULL && lo < hi)
 		ctx->discard(ctx->discard_arg, (void *)(uintptr_t)lo, hi - lo);
-	if (ctx->discard != NULL || lo > r->heap_clean)
-		r->heap_clean = lo;
+	r->heap_clean = lo;
 	r->bump_peak = r->bump;
 }
 
@@ -314,8 +330,8 @@ static bool sweep_some(struct vm_ctx *ctx, uint64_t budget, uint64_t *done)
 		uint64_t a = r->gc_sweep_at;
 		struct vm_obj *o = (struct vm_obj *)(uintptr_t)a;
 		uint64_t w = o->words;
-		if (!o->cls)
-			discard_free_block(ctx, o);
+		if (!o->cls && r->gc_sweep_pass)
+			pass_free_block(ctx, o);
 		bool live = o->cls && (colour(r, o) & GC_MARK);
 		if (live || (!o->cls && !r->gc_full)) {
 			if (live) {
@@ -327,6 +343,8 @@ static bool sweep_some(struct vm_ctx *ctx, uint64_t budget, uint64_t *done)
 				r->gc_sweep_run = 0;
 			}
 		} else {
+			bool aged = !o->cls && o->aged && !o->carved;
+			r->gc_sweep_run_aged = r->gc_sweep_run ? r->gc_sweep_run_aged && aged : aged;
 			r->gc_sweep_run += w;
 		}
 		r->gc_sweep_at = a + w * 8;
@@ -338,7 +356,9 @@ static bool sweep_some(struct vm_ctx *ctx, uint64_t budget, uint64_t *done)
 			free_run(r, r->gc_sweep_end, r->gc_sweep_run);
 		r->gc_sweep_run = 0;
 	}
-	discard_above_bump(ctx);
+	if (r->gc_sweep_pass)
+		pass_above_bump(ctx);
+	r->gc_sweep_pass = 0;
 	r->live_words = r->gc_sweep_live;
 	r->alloc_words = 0;
 	r->gc_count++;
@@ -366,7 +386,7 @@ static bool step(struct vm_ctx *ctx, uint64_t budget)
 		}
 		if (r->gc_scan >= r->bump) {
 			if (r->gc_gray_lo == UINT64_MAX) {
-				start_sweep(r);
+				start_sweep(ctx);
 				continue;
 			}
 			r->gc_scan = r->gc_gray_lo;
@@ -429,11 +449,13 @@ static void *take_large(struct vm_root *r, uint64_t words)
 			*prev = (uint64_t)(uintptr_t)b->next;
 			uint64_t rest = b->h.words - words;
 			if (rest >= VM_OBJ_MIN_WORDS) {
-				/* The rest's pages are as discarded as they were. */
-				uint32_t gone = b->h.discarded;
+				/* The rest's pages are as discarded as they
+				 * were; the allocator is using it. */
+				struct vm_obj was = b->h;
 				put_free(r, a + words * 8, rest);
 				struct vm_obj *h = (struct vm_obj *)(uintptr_t)(a + words * 8);
-				h->discarded = gone;
+				h->discarded = was.discarded;
+				h->aged = was.aged;
 				h->carved = 1;
 			} else {
 				words = b->h.words;

@@ -8,9 +8,10 @@
  *   word 0  +--------------------------------------------------------------+
  *           | struct vm_class *cls      (NULL: this block is free)         |
  *   word 1  +-------------------------------+----------------------+------+
- *           | words: u32 block size in      | nrefs: 28 bits       | pad  |
+ *           | words: u32 block size in      | nrefs: 28 bits       |flags |
  *           | 8-byte words, header included | leading value words  | 4 b  |
  *           +-------------------------------+----------------------+------+
+ *           (flags: 0 in objects; a free block's discard state, heap.c)
  *   word 2… nrefs value words (fields, array elements, a class's or method's
  *           reference members), then raw bytes the collector never reads.
  *
@@ -39,11 +40,12 @@ struct vm_obj {
 	struct vm_class *cls;
 	uint32_t words;
 	uint32_t nrefs : 28;
-	uint32_t discarded : 1;        /* a free block's whole pages after its
-	                                * header went to the discard hook     */
-	uint32_t carved : 1;           /* a free block the allocator cut since
-	                                * the sweep last met it (heap.c)      */
-	uint32_t pad : 2;
+	/* Free blocks only (heap.c, discard passes): */
+	uint32_t discarded : 1;        /* its whole pages after the header went
+	                                * to the discard hook                 */
+	uint32_t aged : 1;             /* seen free by the last discard pass  */
+	uint32_t carved : 1;           /* the allocator cut it since then     */
+	uint32_t pad : 1;
 };
 
 #define VM_OBJ_MIN_WORDS 3u            /* room for a free block's next link */
@@ -303,9 +305,12 @@ struct vm_root {
 	uint64_t gc_bits;              /* address of the bitmap, = heap_hi    */
 	uint64_t gc_bits_words;        /* its length in u64 words             */
 	/* version 4: free memory handed back to the host (heap.c) */
-	uint64_t bump_peak;            /* highest bump since the last cycle ended */
+	uint64_t bump_peak;            /* highest bump since the last discard pass */
 	uint64_t heap_clean;           /* pages from here to heap_hi: discarded
 	                                * or never used (page aligned)        */
+	uint64_t discard_pass_ns;      /* wall clock of the last discard pass */
+	uint32_t gc_sweep_pass;        /* this sweep is a discard pass        */
+	uint32_t gc_sweep_run_aged;    /* the run holds only aged free blocks */
 };
 
 #endif

@@ -38,10 +38,12 @@ void vm_set_net_output(struct vm_ctx *ctx, vm_net_out_fn fn, void *arg)
 	ctx->net_out_arg = arg;
 }
 
-void vm_set_discard(struct vm_ctx *ctx, vm_discard_fn fn, void *arg)
+void vm_set_discard(struct vm_ctx *ctx, vm_discard_fn fn, void *arg,
+		    uint64_t min_age_ns)
 {
 	ctx->discard = fn;
 	ctx->discard_arg = arg;
+	ctx->discard_age_ns = min_age_ns;
 }
 
 static void ctx_reset(struct vm_ctx *ctx, void *base)
@@ -58,6 +60,7 @@ static void ctx_reset(struct vm_ctx *ctx, void *base)
 	ctx->net_out_arg = kept.net_out_arg;
 	ctx->discard = kept.discard;
 	ctx->discard_arg = kept.discard_arg;
+	ctx->discard_age_ns = kept.discard_age_ns;
 	ctx->clock = kept.clock;
 	ctx->console_poll = kept.console_poll;
 	ctx->root = base;

@@ -47,6 +47,7 @@ struct vm_ctx {
 	uint64_t (*clock)(void);       /* wall clock override (tests); NULL: plat */
 	vm_discard_fn discard;         /* free memory to drop (NULL: keep it) */
 	void *discard_arg;
+	uint64_t discard_age_ns;       /* how long it must stay free first    */
 	char err[256];                 /* last error's text                   */
 };
 
@@ -65,11 +66,16 @@ void vm_set_output(struct vm_ctx *ctx, vm_out_fn fn, void *arg);
  * output commit). Sockets still open at a reset are closed directly. */
 void vm_set_net_output(struct vm_ctx *ctx, vm_net_out_fn fn, void *arg);
 
-/* Hand free heap memory to fn (see vm_discard_fn). The collector does so
- * for memory that stayed free for a whole cycle: the pages above the
- * highest allocation of the cycle, and the pages inside free blocks that
- * an earlier cycle freed. */
-void vm_set_discard(struct vm_ctx *ctx, vm_discard_fn fn, void *arg);
+/* Hand free heap memory to fn (see vm_discard_fn) once it has stayed free
+ * for at least min_age_ns of wall-clock time: the collector makes a
+ * discard pass at the first cycle ending that long after the last pass,
+ * and hands over what stayed free since the last pass (the pages above the
+ * highest bump pointer since, and the pages of free blocks that pass saw
+ * and the allocator has not cut since). Memory reused sooner costs nothing;
+ * memory discarded and reused costs a page fault per page, at most once
+ * per min_age_ns. */
+void vm_set_discard(struct vm_ctx *ctx, vm_discard_fn fn, void *arg,
+		    uint64_t min_age_ns);
 
 /* Load, verify and link one class file. Nothing is changed in the region on
  * failure. 0 or -ERR_CORRUPT / -ERR_VERSION / -ERR_INVAL / -ERR_NOMEM. */

@@ -1,9 +1,13 @@
 /* vm_discard_test.c — the collector hands free memory to the host's
- * discard hook (vm_set_discard) once it has stayed free for a whole cycle:
- * whole pages only, never a byte of a live object, the root or the mark
- * bitmap, each free block once; and the heap works on after the host has
- * scribbled over what it was given (the arena gives zeros back; this hook
- * fills the pages with 0xa5, so a heap that read them would notice). */
+ * discard hook (vm_set_discard) once it has stayed free for the minimum
+ * age: only at a discard pass (a sweep starting that long after the last
+ * one), only memory free since the pass before, whole pages inside a free
+ * block past its header or above the bump pointer, each block once, never
+ * a block the allocator is carving; and the heap works on after the host
+ * has scribbled over what it was given (the arena gives zeros back; this
+ * hook fills the pages with 0xa5, so a heap that read them would notice).
+ * The wall clock is the test's: a pass happens only when the test moves it
+ * on by the age. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,29 +15,54 @@
 #include "check.h"
 #include "../../vm/internal.h"
 
-#define REGION (8u << 20)
-#define PAGE   4096u
+#define REGION   (8u << 20)
+#define PAGE     4096u
+#define AGE      1000000000ull    /* the hook's minimum age: 1 s      */
+#define FREE_HDR 24u              /* a free block's header and link   */
 
 static void *region;
 static struct vm_ctx ctx;
+static uint64_t now_ns = 1;
+
+static uint64_t test_clock(void) { return now_ns; }
 
 struct range { uintptr_t lo, hi; };
 static struct range given[64];
 static unsigned ngiven;
+static uint64_t pages_given;
 static int bad_range;                 /* a range the hook must never see */
-static uintptr_t keep_lo, keep_hi;    /* a live object the test watches  */
+
+static uint64_t up(uint64_t a) { return (a + PAGE - 1) & ~(uint64_t)(PAGE - 1); }
+static uint64_t down(uint64_t a) { return a & ~(uint64_t)(PAGE - 1); }
+
+/* [lo, hi) lies above the bump pointer (below the bitmap's first page) or
+ * inside one free block, past its header: found by walking the headers. */
+static bool range_is_free(uint64_t lo, uint64_t hi)
+{
+	struct vm_root *r = ctx.root;
+	if (lo >= r->bump)
+		return hi <= down(r->heap_hi);
+	for (uint64_t a = r->heap_lo; a < r->bump;) {
+		struct vm_obj *o = (struct vm_obj *)(uintptr_t)a;
+		uint64_t end = a + (uint64_t)o->words * 8;
+		if (o->words == 0)
+			return false;
+		if (lo < end)
+			return o->cls == NULL && lo >= a + FREE_HDR && hi <= end;
+		a = end;
+	}
+	return false;
+}
 
 static void discard(void *arg, void *addr, size_t len)
 {
 	(void)arg;
-	struct vm_root *r = ctx.root;
 	uintptr_t lo = (uintptr_t)addr, hi = lo + len;
-	if (lo % PAGE || len % PAGE || len == 0 || lo < r->heap_lo ||
-	    hi > r->heap_hi || (lo < keep_hi && keep_lo < hi) ||
-	    (lo < r->bump && hi > r->bump) || ngiven == 64)
+	if (lo % PAGE || len % PAGE || len == 0 || !range_is_free(lo, hi))
 		bad_range++;
-	else
+	else if (ngiven < 64)
 		given[ngiven++] = (struct range){ lo, hi };
+	pages_given += len / PAGE;
 	memset(addr, 0xa5, len);
 }
 
@@ -42,20 +71,31 @@ static struct vm_root *fresh(void)
 	if (!region)
 		region = aligned_alloc(PAGE, REGION);
 	memset(&ctx, 0, sizeof ctx);
-	vm_set_discard(&ctx, discard, NULL);
+	ctx.clock = test_clock;
+	vm_set_discard(&ctx, discard, NULL, AGE);
 	if (vm_format(&ctx, region, REGION) != 0)
 		return NULL;
 	ngiven = 0;
+	pages_given = 0;
 	bad_range = 0;
-	keep_lo = keep_hi = 0;
 	return ctx.root;
 }
 
-/* One whole incremental cycle: lists are kept, blocks not coalesced. */
+/* One whole incremental cycle, the clock standing still: no pass. */
 static void cycle(void)
 {
 	while (!vm_gc_step(&ctx, 1u << 20))
 		;
+}
+
+/* A cycle whose sweep is a discard pass. */
+static void pass(void)
+{
+	struct vm_root *r = ctx.root;
+	if (r->gc_marking || r->gc_sweeping)
+		cycle();
+	now_ns += AGE;
+	cycle();
 }
 
 /* Cycles until the block at addr is free or behind the bump pointer (one
@@ -80,47 +120,51 @@ static bool all_zero(const struct vm_array *a)
 }
 
 /* A dropped array at the end of the heap goes back to the bump pointer;
- * its pages are handed over one cycle later, once, and reused after. */
-TEST(pages_above_the_bump_after_a_whole_cycle)
+ * its pages are handed over at the second pass after, once, and reused. */
+TEST(pages_above_the_bump)
 {
 	struct vm_root *r = fresh();
 	CHECK(r != NULL);
-	vm_gc(&ctx);
+	pass();
 	uint64_t bump0 = r->bump;
 	struct vm_array *big = vm_new_array(&ctx, 256 * 1024);   /* 2 MiB */
 	CHECK(big != NULL);
 	uint64_t at = (uint64_t)(uintptr_t)big;
 	uint64_t end = at + (uint64_t)big->h.words * 8;
 	big = NULL;
-	CHECK(cycle_until_free(at));   /* frees it: the bump returns */
-	CHECKF(r->bump <= bump0 + 64, "bump %llu above %llu",
-	       (unsigned long long)r->bump, (unsigned long long)bump0);
-	CHECK_EQ(ngiven, 0);           /* it was in use during that cycle */
-	cycle();
+	CHECK(cycle_until_free(at));   /* the bump returns */
+	CHECK(r->bump <= bump0 + 64);
+	for (int k = 0; k < 5; k++)
+		vm_gc(&ctx);           /* no time passes: no pass */
+	CHECK_EQ(ngiven, 0);
+	pass();                        /* it was in use since the last pass */
+	CHECK_EQ(ngiven, 0);
+	pass();
 	CHECK_EQ(bad_range, 0);
 	CHECK_EQ(ngiven, 1);
-	CHECK(given[0].lo >= r->bump && given[0].lo - r->bump < PAGE);
-	CHECK_EQ(given[0].hi, (end + PAGE - 1) & ~(uint64_t)(PAGE - 1));
-	cycle();
+	CHECK_EQ(given[0].lo, up(r->bump));
+	CHECK_EQ(given[0].hi, up(end));
+	pass();
 	vm_gc(&ctx);
 	CHECK_EQ(ngiven, 1);           /* handed over once */
 	/* Reused: allocation zeroes what the host scribbled on. */
 	big = vm_new_array(&ctx, 256 * 1024);
 	CHECK(big != NULL && all_zero(big));
 	r->tmp[0] = vm_ref(big);
+	pass();
 	vm_gc(&ctx);
 	CHECK(all_zero(big));
 	CHECK_EQ(bad_range, 0);
 }
 
-/* A dropped array in the middle of the heap becomes a free block: an
- * earlier cycle freed it, so the next sweep hands over its whole pages
- * after the header, once; the live neighbour is untouched. */
-TEST(free_blocks_whole_pages_after_an_earlier_cycle)
+/* A dropped array in the middle of the heap becomes a free block: the
+ * first pass that sees it free marks it, the next hands over its whole
+ * pages after the header, once; the live neighbour is untouched. */
+TEST(free_blocks_after_two_passes)
 {
 	struct vm_root *r = fresh();
 	CHECK(r != NULL);
-	vm_gc(&ctx);
+	pass();
 	struct vm_array *big = vm_new_array(&ctx, 128 * 1024 + 7);  /* 1 MiB */
 	CHECK(big != NULL);
 	r->tmp[0] = vm_ref(big);
@@ -128,21 +172,22 @@ TEST(free_blocks_whole_pages_after_an_earlier_cycle)
 	CHECK(keep != NULL);
 	keep->data[3] = vm_int(42);
 	r->tmp[1] = vm_ref(keep);
-	keep_lo = (uintptr_t)keep;
-	keep_hi = keep_lo + (uint64_t)keep->h.words * 8;
 	uint64_t lo = (uint64_t)(uintptr_t)big;
 	uint64_t hi = lo + (uint64_t)big->h.words * 8;
 	r->tmp[0] = VM_NULL;
 	big = NULL;
 	CHECK(cycle_until_free(lo));
+	pass();                        /* sees it free */
+	cycle();
+	vm_gc(&ctx);
 	CHECK_EQ(ngiven, 0);
-	cycle();                       /* meets it free: hands it over */
+	pass();                        /* still free: handed over */
 	CHECK_EQ(bad_range, 0);
 	CHECK_EQ(ngiven, 1);
-	CHECK_EQ(given[0].lo, (lo + 16 + PAGE - 1) & ~(uint64_t)(PAGE - 1));
-	CHECK_EQ(given[0].hi, hi & ~(uint64_t)(PAGE - 1));
-	cycle();
-	cycle();
+	CHECK_EQ(given[0].lo, up(lo + FREE_HDR));
+	CHECK_EQ(given[0].hi, down(hi));
+	pass();
+	pass();
 	CHECK_EQ(ngiven, 1);           /* once */
 	CHECK(keep->data[3] == vm_int(42));
 	/* Carved in two, each part reads as zeros; the rest of the block
@@ -150,8 +195,8 @@ TEST(free_blocks_whole_pages_after_an_earlier_cycle)
 	struct vm_array *a = vm_new_array(&ctx, 64 * 1024);
 	CHECK(a != NULL && (uint64_t)(uintptr_t)a == lo && all_zero(a));
 	r->tmp[0] = vm_ref(a);
-	cycle();
-	cycle();
+	pass();
+	pass();
 	CHECK_EQ(ngiven, 1);
 	struct vm_array *b = vm_new_array(&ctx, 60 * 1024);
 	CHECK(b != NULL && all_zero(b));
@@ -163,14 +208,47 @@ TEST(free_blocks_whole_pages_after_an_earlier_cycle)
 	CHECK_EQ(bad_range, 0);
 }
 
-/* A free block the allocator cut since the last sweep is in use: it will
- * write those pages next, so they are handed over only after a cycle in
- * which it was left alone. */
+/* A free block's header and link end 24 bytes in: when that crosses into
+ * the next page (the block starts 16 bytes before a page boundary), the
+ * page holding the link stays. */
+TEST(the_link_page_stays)
+{
+	struct vm_root *r = fresh();
+	CHECK(r != NULL);
+	pass();
+	uint64_t t = down(r->bump) + PAGE - 16;
+	while (t < r->bump + 8 * VM_OBJ_MIN_WORDS)
+		t += PAGE;
+	struct vm_array *pad = vm_new_array(&ctx, (t - r->bump) / 8 - 2);
+	CHECK(pad != NULL);
+	r->tmp[0] = vm_ref(pad);
+	struct vm_array *big = vm_new_array(&ctx, 4 * PAGE / 8);
+	CHECK(big != NULL);
+	CHECK_EQ((uint64_t)(uintptr_t)big % PAGE, PAGE - 16);
+	r->tmp[1] = vm_ref(big);
+	r->tmp[2] = vm_ref(vm_new_array(&ctx, 10));          /* above it */
+	uint64_t lo = (uint64_t)(uintptr_t)big;
+	r->tmp[1] = VM_NULL;
+	big = NULL;
+	CHECK(cycle_until_free(lo));
+	pass();
+	pass();
+	CHECK_EQ(bad_range, 0);
+	CHECK_EQ(ngiven, 1);
+	CHECK_EQ(given[0].lo, lo + 16 + PAGE);
+	/* The block's link survived: its list still leads to it. */
+	struct vm_array *again = vm_new_array(&ctx, 4 * PAGE / 8);
+	CHECK(again != NULL && (uint64_t)(uintptr_t)again == lo && all_zero(again));
+}
+
+/* A free block the allocator cut since the last pass is in use: it will
+ * write those pages next, so they are handed over only after a pass
+ * interval in which it was left alone. */
 TEST(a_block_being_carved_is_left_to_the_allocator)
 {
 	struct vm_root *r = fresh();
 	CHECK(r != NULL);
-	vm_gc(&ctx);
+	pass();
 	struct vm_array *big = vm_new_array(&ctx, 128 * 1024);
 	CHECK(big != NULL);
 	r->tmp[0] = vm_ref(big);
@@ -182,47 +260,129 @@ TEST(a_block_being_carved_is_left_to_the_allocator)
 	r->tmp[0] = VM_NULL;
 	big = NULL;
 	CHECK(cycle_until_free(lo));
-	CHECK_EQ(ngiven, 0);
+	pass();                                              /* seen free */
 	struct vm_array *a = vm_new_array(&ctx, 2000);      /* cut from it */
 	CHECK(a != NULL && (uint64_t)(uintptr_t)a == lo);
 	r->tmp[0] = vm_ref(a);
-	cycle();
+	pass();
 	CHECK_EQ(ngiven, 0);                                 /* being carved */
-	cycle();
+	pass();
 	CHECK_EQ(bad_range, 0);
 	CHECK_EQ(ngiven, 1);                                 /* left alone */
 	uint64_t rest = lo + (uint64_t)a->h.words * 8;
-	CHECK_EQ(given[0].lo, (rest + 16 + PAGE - 1) & ~(uint64_t)(PAGE - 1));
-	CHECK_EQ(given[0].hi, hi & ~(uint64_t)(PAGE - 1));
+	CHECK_EQ(given[0].lo, up(rest + FREE_HDR));
+	CHECK_EQ(given[0].hi, down(hi));
 }
 
-/* Without a hook nothing is handed over, and a hook set later still gets
- * the memory that stayed free meanwhile. */
-TEST(a_hook_set_later_still_gets_the_free_pages)
+/* Collections back to back (memory running short runs two at once) hand
+ * over nothing that was freed since the last pass. */
+TEST(back_to_back_collections_wait_for_the_age)
 {
 	struct vm_root *r = fresh();
 	CHECK(r != NULL);
-	vm_set_discard(&ctx, NULL, NULL);
-	vm_gc(&ctx);
+	pass();
+	pass();
+	uint64_t before = pages_given;
+	for (int k = 0; k < 20; k++) {
+		struct vm_array *big = vm_new_array(&ctx, 64 * 1024 + k);
+		CHECK(big != NULL);
+		r->tmp[k % 4] = vm_ref(big);
+		vm_gc(&ctx);
+		vm_gc(&ctx);
+	}
+	CHECK_EQ(pages_given, before);
+	CHECK_EQ(bad_range, 0);
+}
+
+/* Without a hook nothing is handed over; a hook set later gets what stays
+ * free from its first pass on. */
+TEST(a_hook_set_later_gets_the_free_pages)
+{
+	struct vm_root *r = fresh();
+	CHECK(r != NULL);
+	vm_set_discard(&ctx, NULL, NULL, 0);
+	pass();
 	CHECK(vm_new_array(&ctx, 256 * 1024) != NULL);
-	cycle();
-	cycle();
-	cycle();
+	pass();
+	pass();
 	CHECK_EQ(ngiven, 0);
-	vm_set_discard(&ctx, discard, NULL);
-	cycle();
+	vm_set_discard(&ctx, discard, NULL, AGE);
+	pass();
+	CHECK_EQ(ngiven, 0);
+	pass();
 	CHECK_EQ(bad_range, 0);
 	CHECK_EQ(ngiven, 1);
 	CHECK(given[0].hi - given[0].lo >= (2u << 20) - 2 * PAGE);
 }
 
+/* Random churn of arrays from a few words to 1.5 MiB through 64 rooted
+ * slots, each filled with a pattern, with passes, incremental steps and
+ * full collections at random: every array reads back whole, every new one
+ * reads as zeros, and the hook sees only free memory. */
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+TEST(random_churn_reads_back_whole)
+{
+	struct vm_root *r = fresh();
+	CHECK(r != NULL);
+	struct vm_array *slots = vm_new_array(&ctx, 64);
+	CHECK(slots != NULL);
+	r->tmp[0] = vm_ref(slots);
+	uint32_t tag[64] = { 0 };
+	int wrong = 0, nonzero = 0;
+	for (int it = 0; it < 8000 && !wrong && !nonzero; it++) {
+		unsigned i = (unsigned)(rnd() % 64);
+		static const uint64_t sizes[] = { 8, 100, 2000, 20000, 200000 };
+		uint64_t n = 1 + rnd() % sizes[rnd() % 5];
+		vm_gc_shade(r, slots->data[i]);
+		slots->data[i] = VM_NULL;
+		struct vm_array *a = vm_new_array(&ctx, n);
+		if (a == NULL)
+			continue;
+		nonzero += !all_zero(a);
+		tag[i] = (uint32_t)rnd() & 0xffffff;
+		for (uint64_t j = 0; j < n; j++)
+			a->data[j] = vm_int((int32_t)(tag[i] + j));
+		slots->data[i] = vm_ref(a);
+		if (rnd() % 50 == 0)
+			now_ns += AGE;         /* the next sweep is a pass */
+		if (rnd() % 3 == 0)
+			vm_gc_step(&ctx, rnd() % 5000);
+		if (rnd() % 1000 == 0)
+			vm_gc(&ctx);
+		if (it % 500 == 0)
+			for (unsigned k = 0; k < 64; k++) {
+				if (!vm_is_ref(slots->data[k]))
+					continue;
+				struct vm_array *s = vm_ptr(slots->data[k]);
+				for (uint64_t j = 0; j < s->h.nrefs; j++)
+					wrong += s->data[j] != vm_int((int32_t)(tag[k] + j));
+			}
+	}
+	CHECK_EQ(wrong, 0);
+	CHECK_EQ(nonzero, 0);
+	CHECK_EQ(bad_range, 0);
+	CHECKF(pages_given > 100, "only %llu pages handed over",
+	       (unsigned long long)pages_given);
+}
+
 int main(void)
 {
 	check_begin("vm_discard_test");
-	RUN(pages_above_the_bump_after_a_whole_cycle);
-	RUN(free_blocks_whole_pages_after_an_earlier_cycle);
+	RUN(pages_above_the_bump);
+	RUN(free_blocks_after_two_passes);
+	RUN(the_link_page_stays);
 	RUN(a_block_being_carved_is_left_to_the_allocator);
-	RUN(a_hook_set_later_still_gets_the_free_pages);
+	RUN(back_to_back_collections_wait_for_the_age);
+	RUN(a_hook_set_later_gets_the_free_pages);
+	RUN(random_churn_reads_back_whole);
 	free(region);
 	return check_done();
 }

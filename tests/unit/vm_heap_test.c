@@ -180,7 +180,7 @@ TEST(attach_refuses_wild_collector_cursors)
 	CHECKF(rc0 == VM_RUN_DONE, "rc %d: %s", rc0, ctx.err);
 	struct vm_root *r = ctx.root, saved = *r;
 	CHECK_EQ(vm_attach(&ctx, region, REGION), 0);
-	for (int k = 0; k < 7; k++) {
+	for (int k = 0; k < 8; k++) {
 		*r = saved;
 		switch (k) {
 		case 0: r->gc_marking = 1; r->gc_scan = r->heap_lo;
@@ -195,6 +195,7 @@ TEST(attach_refuses_wild_collector_cursors)
 		case 4: r->gc_bits += 4; r->heap_hi += 4; break;
 		case 5: r->bump_peak = r->bump - 8; break;
 		case 6: r->bump_peak = r->heap_hi + 8; break;
+		case 7: r->heap_clean += 8; break;
 		}
 		int rc = vm_attach(&ctx, region, REGION);
 		CHECKF(rc == -ERR_CORRUPT, "case %d: rc %d", k, rc);
