@@ -252,8 +252,8 @@ static void start_sweep(struct vm_ctx *ctx)
 	r->gc_sweep_pass = 0;
 	if (ctx->discard != NULL) {
 		uint64_t now = vm_now_ns(ctx), last = r->discard_pass_ns;
-		if (now < last || now - last >= ctx->discard_age_ns) {
-			r->gc_sweep_pass = 1;     /* (a clock set back: now) */
+		if (now - last >= ctx->discard_age_ns) {  /* (set back: huge) */
+			r->gc_sweep_pass = 1;
 			r->discard_pass_ns = now;
 		}
 	}
@@ -316,7 +316,8 @@ static void pass_above_bump(struct vm_ctx *ctx)
 	uint64_t hi = r->heap_clean < top ? r->heap_clean : top;
 	if (ctx->discard != NULL && lo < hi)
 		ctx->discard(ctx->discard_arg, (void *)(uintptr_t)lo, hi - lo);
-	r->heap_clean = lo;
+	if (ctx->discard != NULL || lo > r->heap_clean)
+		r->heap_clean = lo;  /* (no hook: kept for a later pass) */
 	r->bump_peak = r->bump;
 }
 

@@ -257,7 +257,7 @@ enum vm_builtin {
 /* The root header at the region's first byte. Everything reachable from it
  * is the VM's whole state; nothing in C memory is needed to resume. */
 #define VM_ROOT_MAGIC   0x544f4f524d485050ull   /* "PPHMROOT" */
-#define VM_ROOT_VERSION 4u
+#define VM_ROOT_VERSION 5u
 
 struct vm_root {
 	uint64_t magic;
@@ -304,7 +304,7 @@ struct vm_root {
 	/* version 3: colours in a side bitmap (heap.c) */
 	uint64_t gc_bits;              /* address of the bitmap, = heap_hi    */
 	uint64_t gc_bits_words;        /* its length in u64 words             */
-	/* version 4: free memory handed back to the host (heap.c) */
+	/* version 5: free memory handed back to the host (heap.c) */
 	uint64_t bump_peak;            /* highest bump since the last discard pass */
 	uint64_t heap_clean;           /* pages from here to heap_hi: discarded
 	                                * or never used (page aligned)        */

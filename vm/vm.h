@@ -67,13 +67,14 @@ void vm_set_output(struct vm_ctx *ctx, vm_out_fn fn, void *arg);
 void vm_set_net_output(struct vm_ctx *ctx, vm_net_out_fn fn, void *arg);
 
 /* Hand free heap memory to fn (see vm_discard_fn) once it has stayed free
- * for at least min_age_ns of wall-clock time: the collector makes a
- * discard pass at the first cycle ending that long after the last pass,
- * and hands over what stayed free since the last pass (the pages above the
- * highest bump pointer since, and the pages of free blocks that pass saw
- * and the allocator has not cut since). Memory reused sooner costs nothing;
- * memory discarded and reused costs a page fault per page, at most once
- * per min_age_ns. */
+ * for at least min_age_ns of wall-clock time: a sweep that starts that
+ * long after the last discard pass is a pass, and hands over what stayed
+ * free since the last pass (the pages above the highest bump pointer
+ * since, and the pages of free blocks that pass saw and the allocator has
+ * not cut since). Collections run only as the program allocates, so a
+ * program that stops allocating hands nothing more over. Memory reused
+ * sooner costs nothing; memory discarded and reused costs a page fault per
+ * page, at most once per min_age_ns. */
 void vm_set_discard(struct vm_ctx *ctx, vm_discard_fn fn, void *arg,
 		    uint64_t min_age_ns);
 

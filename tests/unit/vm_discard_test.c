@@ -111,6 +111,27 @@ static bool cycle_until_free(uint64_t addr)
 	return false;
 }
 
+/* A free block in the middle of the heap: an array of n slots with a
+ * small live array after it (tmp[1], slot 3 holding 42), dropped and
+ * collected. Its address, or 0; its end in *end. */
+static uint64_t hole(uint64_t n, uint64_t *end)
+{
+	struct vm_root *r = ctx.root;
+	struct vm_array *big = vm_new_array(&ctx, n);
+	if (big == NULL)
+		return 0;
+	r->tmp[2] = vm_ref(big);
+	struct vm_array *keep = vm_new_array(&ctx, 10);
+	if (keep == NULL)
+		return 0;
+	keep->data[3] = vm_int(42);
+	r->tmp[1] = vm_ref(keep);
+	r->tmp[2] = VM_NULL;
+	uint64_t at = (uint64_t)(uintptr_t)big;
+	*end = at + (uint64_t)big->h.words * 8;
+	return cycle_until_free(at) ? at : 0;
+}
+
 static bool all_zero(const struct vm_array *a)
 {
 	for (uint64_t i = 0; i < a->h.nrefs; i++)
@@ -165,18 +186,9 @@ TEST(free_blocks_after_two_passes)
 	struct vm_root *r = fresh();
 	CHECK(r != NULL);
 	pass();
-	struct vm_array *big = vm_new_array(&ctx, 128 * 1024 + 7);  /* 1 MiB */
-	CHECK(big != NULL);
-	r->tmp[0] = vm_ref(big);
-	struct vm_array *keep = vm_new_array(&ctx, 10);
-	CHECK(keep != NULL);
-	keep->data[3] = vm_int(42);
-	r->tmp[1] = vm_ref(keep);
-	uint64_t lo = (uint64_t)(uintptr_t)big;
-	uint64_t hi = lo + (uint64_t)big->h.words * 8;
-	r->tmp[0] = VM_NULL;
-	big = NULL;
-	CHECK(cycle_until_free(lo));
+	uint64_t hi, lo = hole(128 * 1024 + 7, &hi);           /* 1 MiB */
+	CHECK(lo != 0);
+	struct vm_array *keep = vm_ptr(r->tmp[1]);
 	pass();                        /* sees it free */
 	cycle();
 	vm_gc(&ctx);
@@ -249,17 +261,8 @@ TEST(a_block_being_carved_is_left_to_the_allocator)
 	struct vm_root *r = fresh();
 	CHECK(r != NULL);
 	pass();
-	struct vm_array *big = vm_new_array(&ctx, 128 * 1024);
-	CHECK(big != NULL);
-	r->tmp[0] = vm_ref(big);
-	struct vm_array *keep = vm_new_array(&ctx, 10);     /* above it */
-	CHECK(keep != NULL);
-	r->tmp[1] = vm_ref(keep);
-	uint64_t lo = (uint64_t)(uintptr_t)big;
-	uint64_t hi = lo + (uint64_t)big->h.words * 8;
-	r->tmp[0] = VM_NULL;
-	big = NULL;
-	CHECK(cycle_until_free(lo));
+	uint64_t hi, lo = hole(128 * 1024, &hi);
+	CHECK(lo != 0);
 	pass();                                              /* seen free */
 	struct vm_array *a = vm_new_array(&ctx, 2000);      /* cut from it */
 	CHECK(a != NULL && (uint64_t)(uintptr_t)a == lo);
@@ -274,8 +277,36 @@ TEST(a_block_being_carved_is_left_to_the_allocator)
 	CHECK_EQ(given[0].hi, down(hi));
 }
 
-/* Collections back to back (memory running short runs two at once) hand
- * over nothing that was freed since the last pass. */
+/* A full collection merges a newly dead object with the aged free block
+ * above it: the merged block is new to the passes (the dead part was in
+ * use), so the next pass only marks it and the one after hands it over. */
+TEST(a_merged_block_is_as_young_as_its_youngest_part)
+{
+	struct vm_root *r = fresh();
+	CHECK(r != NULL);
+	pass();
+	struct vm_array *dead = vm_new_array(&ctx, 1000);
+	CHECK(dead != NULL);
+	r->tmp[0] = vm_ref(dead);
+	uint64_t lo = (uint64_t)(uintptr_t)dead, hi, at = hole(128 * 1024, &hi);
+	CHECK_EQ(lo + (uint64_t)dead->h.words * 8, at);   /* neighbours */
+	pass();                        /* the big block is aged */
+	r->tmp[0] = VM_NULL;           /* the object below it dies */
+	dead = NULL;
+	vm_gc(&ctx);                   /* merged, no time passing */
+	CHECK(((struct vm_obj *)(uintptr_t)lo)->cls == NULL);
+	CHECK_EQ(((struct vm_obj *)(uintptr_t)lo)->words, (hi - lo) / 8);
+	pass();
+	CHECK_EQ(ngiven, 0);
+	pass();
+	CHECK_EQ(bad_range, 0);
+	CHECK_EQ(ngiven, 1);
+	CHECK_EQ(given[0].lo, up(lo + FREE_HDR));
+	CHECK_EQ(given[0].hi, down(hi));
+}
+
+/* Collections back to back, as when memory runs short (vm_alloc finishes
+ * the cycle, then runs a full one), hand over nothing within the age. */
 TEST(back_to_back_collections_wait_for_the_age)
 {
 	struct vm_root *r = fresh();
@@ -319,13 +350,12 @@ TEST(a_hook_set_later_gets_the_free_pages)
  * slots, each filled with a pattern, with passes, incremental steps and
  * full collections at random: every array reads back whole, every new one
  * reads as zeros, and the hook sees only free memory. */
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	static uint64_t x = 7;
+	uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	return z ^ (z >> 27);
 }
 
 TEST(random_churn_reads_back_whole)
@@ -380,6 +410,7 @@ int main(void)
 	RUN(free_blocks_after_two_passes);
 	RUN(the_link_page_stays);
 	RUN(a_block_being_carved_is_left_to_the_allocator);
+	RUN(a_merged_block_is_as_young_as_its_youngest_part);
 	RUN(back_to_back_collections_wait_for_the_age);
 	RUN(a_hook_set_later_gets_the_free_pages);
 	RUN(random_churn_reads_back_whole);
