@@ -82,7 +82,10 @@ int pst_snap_open(const struct pst_snap_config *cfg, struct pst_snap **out);
 
 /* Lets the epoch being written finish (giving up only if its sink keeps
  * failing), stops the writer and frees. 0, or the error that left the last
- * epoch uncommitted. The arena keeps its state. */
+ * epoch uncommitted. An epoch the device lost (PST_SINK_LOST) is not an
+ * error here: its pages went back to the open epoch, whose writes a close
+ * without a final pst_snap_take drops, lost or not. The arena keeps its
+ * state. */
 int pst_snap_close(struct pst_snap *s);
 
 /* The snapshot instant: closes the current epoch and gives its number in
