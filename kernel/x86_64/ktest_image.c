@@ -64,14 +64,14 @@ void ktest_image(void)
 	uint8_t *base = pst_image_base(img);
 
 	if (strcmp(mode, "create") == 0) {
-		imgpat_write(base, gen);
+		KT_CHECK(imgpat_write_image(img, gen) == 0, "write");
 		KT_CHECK(img_sync(img, &epoch) == 0, "commit");
 		kprintf("IMAGE committed gen %lu epoch %lu\n", gen, epoch);
 	} else if (strcmp(mode, "check") == 0) {
 		KT_CHECK(imgpat_check(base, gen), "contents_match");
 		uint64_t next = kcmd_get_u64("write", 0);
 		if (next != 0) {
-			imgpat_write(base, next);
+			KT_CHECK(imgpat_write_image(img, next) == 0, "write_next");
 			KT_CHECK(img_sync(img, &epoch) == 0, "commit_next");
 		}
 	} else if (strcmp(mode, "run") == 0) {

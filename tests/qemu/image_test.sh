@@ -2,7 +2,8 @@
 # image_test.sh — image portability: a persist/ image written by the kernel
 # in QEMU (virtio-blk) is read and extended by the hosted build, and back,
 # and an image the hosted build formats boots in the kernel. The contents are
-# tests/qemu/image_pattern.h's generations.
+# tests/qemu/image_pattern.h's generations; even ones declare pages unused
+# (22 by the hosted build, 54 by the kernel) and the other side reads zeros.
 PROG=image_test
 . "$(dirname "$0")/lib.sh"
 
@@ -32,7 +33,15 @@ qemu_run "$out" "test=image image=check gen=22 write=33"
 ktest_report "$out" image kernel_check
 expect_rc kernel_check_status 1
 
-hosted hosted_reads_kernel_commit "$img" check 33
+hosted hosted_reads_kernel_commit "$img" check 33 43
+
+# Generation 54 is even: the kernel declares the pages of 43 unused.
+out=$TMPD/drop.out
+qemu_run "$out" "test=image image=check gen=43 write=54"
+ktest_report "$out" image kernel_drops_pages
+expect_rc kernel_drops_status 1
+
+hosted hosted_reads_kernel_drop "$img" check 54
 
 img2=$TMPD/b.img
 hosted hosted_create "$img2" create 44

@@ -99,8 +99,7 @@ int main(int argc, char **argv)
 		if ((rc = sync_img(img)) != 0)
 			return fail("commit", rc, "app");
 	} else if (create) {
-		imgpat_write(base, gen);
-		if ((rc = sync_img(img)) != 0)
+		if ((rc = imgpat_write_image(img, gen)) != 0 || (rc = sync_img(img)) != 0)
 			return fail("commit", rc, "create");
 	} else {
 		if (!imgpat_check(base, gen)) {
@@ -109,8 +108,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (next != 0) {
-			imgpat_write(base, next);
-			if ((rc = sync_img(img)) != 0)
+			if ((rc = imgpat_write_image(img, next)) != 0 || (rc = sync_img(img)) != 0)
 				return fail("commit", rc, "next generation");
 		}
 	}
