@@ -20,6 +20,7 @@
 #define NODE_ROOM_WAIT_NS (20ull * 1000000ull)
 #define NODE_IDLE_NS      (10ull * 1000000ull)
 #define NODE_DISCARD_AGE_NS (10ull * 1000000000ull)
+#define NODE_IDLE_GC_BUDGET (1u << 16)     /* collector work per idle step */
 
 struct node {
 	struct node_config cfg;
@@ -95,8 +96,8 @@ static void net_sink(void *ctx, void *chan, const char *s, size_t len)
 
 /* The heap's long-free memory (vm_set_discard): its pages are declared
  * unused, so no snapshot saves them and the image drops them. Called by
- * the runner, the only mutator, inside a VM step; the heap touches none of
- * it meanwhile. A failure (memory for the page table) only keeps them. */
+ * the runner, the only mutator, inside a VM or idle collection step; the
+ * heap touches none of it meanwhile. A failure (memory for the page table) only keeps them. */
 static void vm_discard(void *arg, void *addr, size_t len)
 {
 	struct node *n = arg;
@@ -299,6 +300,23 @@ static void idle(struct node *n)
 	vm_wake(&n->vm);
 }
 
+/* Every thread sleeps or waits: one step of idle collection (vm_gc_idle:
+ * memory the program dropped goes back even if it allocates no more), run
+ * unparked like any VM step. False when there is none to do.
+ * Called and returns with n->mu held. */
+static bool idle_collect(struct node *n)
+{
+	if (n->stopping > 0)
+		return false;
+	n->parked = false;
+	plat_mutex_unlock(n->mu);
+	bool worked = vm_gc_idle(&n->vm, NODE_IDLE_GC_BUDGET);
+	plat_mutex_lock(n->mu);
+	n->parked = true;
+	plat_cond_broadcast(n->cv);
+	return worked;
+}
+
 int node_run(struct node *n, struct node_run_result *res)
 {
 	memset(res, 0, sizeof *res);
@@ -336,7 +354,8 @@ int node_run(struct node *n, struct node_run_result *res)
 			res->finished = true;
 			break;
 		}
-		idle(n);
+		if (!idle_collect(n))
+			idle(n);
 	}
 	plat_mutex_unlock(n->mu);
 	return 0;

@@ -44,8 +44,9 @@
  * that the last pass saw free (`aged`) and that the allocator has not cut
  * since (`carved`); a handed-over block is marked `discarded`. Nothing
  * reads a free block past its header.
- * Every step runs inside one instruction (or a loader step), so a
- * safepoint, and a snapshot, sees a consistent cycle; all its state is in
+ * Every step runs inside one instruction, a loader step or an idle step
+ * between instructions (vm_gc_idle), so a safepoint, and a snapshot, sees
+ * a consistent cycle; all its state is in
  * the region, so a restored region simply continues the cycle. */
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,14 @@ struct free_blk {
 
 static inline uint64_t page_up(uint64_t a) { return (a + VM_PAGE - 1) & ~(uint64_t)(VM_PAGE - 1); }
 static inline uint64_t page_down(uint64_t a) { return a & ~(uint64_t)(VM_PAGE - 1); }
+
+/* A free block's pages the discard hook may get: whole ones past its
+ * header and link. */
+static bool has_whole_page(const struct vm_obj *o)
+{
+	uint64_t a = (uint64_t)(uintptr_t)o;
+	return page_up(a + sizeof(struct free_blk)) < page_down(a + (uint64_t)o->words * 8);
+}
 
 _Static_assert(VM_OBJ_MIN_WORDS * 8 > 16, "one block start per 16-byte granule");
 
@@ -265,6 +274,7 @@ static void start_sweep(struct vm_ctx *ctx)
 	r->gc_sweep_end = r->bump;
 	r->gc_sweep_run = 0;
 	r->gc_sweep_live = 0;
+	r->gc_sweep_unhanded = 0;
 }
 
 /* Free the run of `run` words ending at `end`; a run too long for a u32
@@ -277,11 +287,13 @@ static void free_run(struct vm_root *r, uint64_t end, uint64_t run)
 	while (run > UINT32_MAX / 2) {
 		put_free(r, start, UINT32_MAX / 2);
 		((struct vm_obj *)(uintptr_t)start)->aged = aged;
+		r->gc_sweep_unhanded++;
 		start += (uint64_t)(UINT32_MAX / 2) * 8;
 		run -= UINT32_MAX / 2;
 	}
 	put_free(r, start, run);
 	((struct vm_obj *)(uintptr_t)start)->aged = aged;
+	r->gc_sweep_unhanded += has_whole_page((struct vm_obj *)(uintptr_t)start);
 }
 
 /* A discard pass meets a free block. It was free before the sweep began
@@ -333,6 +345,8 @@ static bool sweep_some(struct vm_ctx *ctx, uint64_t budget, uint64_t *done)
 		uint64_t w = o->words;
 		if (!o->cls && r->gc_sweep_pass)
 			pass_free_block(ctx, o);
+		if (!o->cls && !o->discarded && has_whole_page(o))
+			r->gc_sweep_unhanded++;
 		bool live = o->cls && (colour(r, o) & GC_MARK);
 		if (live || (!o->cls && !r->gc_full)) {
 			if (live) {
@@ -360,6 +374,9 @@ static bool sweep_some(struct vm_ctx *ctx, uint64_t budget, uint64_t *done)
 	if (r->gc_sweep_pass)
 		pass_above_bump(ctx);
 	r->gc_sweep_pass = 0;
+	r->free_unhanded = r->gc_sweep_unhanded;
+	r->last_cycle_words = r->gc_cycle_words;
+	r->gc_cycle_words = 0;
 	r->live_words = r->gc_sweep_live;
 	r->alloc_words = 0;
 	r->gc_count++;
@@ -419,6 +436,32 @@ bool vm_gc_step(struct vm_ctx *ctx, uint64_t budget)
 	if (!r->gc_marking && !r->gc_sweeping)
 		begin_cycle(r);
 	return budget ? step(ctx, budget) : false;
+}
+
+/* vm.h. Idle collection is for the discard hook: a cycle costs a pass over
+ * the live set and writes the mark bitmap (pages for the next snapshot),
+ * so an idle program runs one only when a pass is due and something may
+ * be handed over, and at most one per age. */
+bool vm_gc_idle(struct vm_ctx *ctx, uint64_t budget)
+{
+	struct vm_root *r = ctx->root;
+	if (r->gc_inhibit || budget == 0)
+		return false;
+	if (!r->gc_marking && !r->gc_sweeping) {
+		if (ctx->discard == NULL ||
+		    vm_now_ns(ctx) - r->discard_pass_ns < ctx->discard_age_ns)
+			return false;
+		/* Garbage the last cycle could not free (allocated since,
+		 * or while it ran), or free memory not handed over. */
+		bool pending = r->alloc_words > 0 || r->last_cycle_words > 0 ||
+			       r->free_unhanded > 0 ||
+			       r->heap_clean > page_up(r->bump_peak);
+		if (!pending)
+			return false;
+		begin_cycle(r);
+	}
+	step(ctx, budget);
+	return true;
 }
 
 uint64_t vm_gc_live_words(struct vm_ctx *ctx)
@@ -551,5 +594,7 @@ void *vm_alloc(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t 
 		(r->gc_sweeping && at >= r->gc_sweep_at && at < r->gc_sweep_end);
 	set_colour(r, o, black ? GC_MARK : 0);
 	r->alloc_words += w;
+	if (r->gc_marking || r->gc_sweeping)
+		r->gc_cycle_words += w;
 	return o;
 }

@@ -257,7 +257,7 @@ enum vm_builtin {
 /* The root header at the region's first byte. Everything reachable from it
  * is the VM's whole state; nothing in C memory is needed to resume. */
 #define VM_ROOT_MAGIC   0x544f4f524d485050ull   /* "PPHMROOT" */
-#define VM_ROOT_VERSION 5u
+#define VM_ROOT_VERSION 6u
 
 struct vm_root {
 	uint64_t magic;
@@ -311,6 +311,13 @@ struct vm_root {
 	uint64_t discard_pass_ns;      /* wall clock of the last discard pass */
 	uint32_t gc_sweep_pass;        /* this sweep is a discard pass        */
 	uint32_t gc_sweep_run_aged;    /* the run holds only aged free blocks */
+	/* version 6: what idle collection looks at (vm_gc_idle) */
+	uint64_t gc_sweep_unhanded;    /* free blocks with whole pages, not handed
+	                                * over, met or made by this sweep     */
+	uint64_t free_unhanded;        /* the same, as the last sweep ended   */
+	uint64_t gc_cycle_words;       /* allocated while this cycle runs     */
+	uint64_t last_cycle_words;     /* ... while the last one ran (it could
+	                                * not free them)                      */
 };
 
 #endif

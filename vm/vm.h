@@ -71,8 +71,8 @@ void vm_set_net_output(struct vm_ctx *ctx, vm_net_out_fn fn, void *arg);
  * long after the last discard pass is a pass, and hands over what stayed
  * free since the last pass (the pages above the highest bump pointer
  * since, and the pages of free blocks that pass saw and the allocator has
- * not cut since). Collections run only as the program allocates, so a
- * program that stops allocating hands nothing more over. Memory reused
+ * not cut since). Collections run as the program allocates, and when it
+ * is idle through vm_gc_idle. Memory reused
  * sooner costs nothing; memory discarded and reused costs a page fault per
  * page, at most once per min_age_ns. */
 void vm_set_discard(struct vm_ctx *ctx, vm_discard_fn fn, void *arg,
@@ -150,6 +150,15 @@ uint64_t vm_gc(struct vm_ctx *ctx);
  * Returns true when the cycle ended (swept). Allocation does the same
  * work on its own; calling this is never required. */
 bool vm_gc_step(struct vm_ctx *ctx, uint64_t budget);
+/* Collection work for an idle program (every thread sleeping or waiting):
+ * does up to `budget` of it and returns true, or returns false when there
+ * is none. There is while a cycle is in progress and, with a discard hook,
+ * when a discard pass is due and something may be handed over: garbage
+ * the last cycle could not free (allocated since, or during it), or free
+ * memory not handed over yet. So memory an idle program dropped goes back
+ * within a few ages, and a program idle with nothing left to hand over
+ * costs nothing (a cycle writes the mark bitmap: pages for a snapshot). */
+bool vm_gc_idle(struct vm_ctx *ctx, uint64_t budget);
 /* Words found live by the last completed cycle. */
 uint64_t vm_gc_live_words(struct vm_ctx *ctx);
 /* Collection cycles completed since the region was formatted. */

@@ -337,6 +337,46 @@ TEST(dropped_memory_is_not_stored)
 	discard_age_ns = 0;
 }
 
+/* The same array dropped by an app that then only sleeps: the runner's
+ * idle collection (no allocation to drive the collector) declares it
+ * unused. */
+static const char DROP_AND_SLEEP[] =
+	".class Main\n.static keep\n.method static main 0 0\n.locals 2\n"
+	"    iconst 196608\n    newarray\n    store 0\n"
+	"    iconst 0\n    store 1\n"
+	"fill:\n    load 0\n    load 1\n    load 1\n    astore\n"
+	"    iinc 1 1\n    load 1\n    iconst 196608\n    if_icmplt fill\n"
+	"    iconst 4\n    newarray\n    putstatic Main.keep\n"
+	"    aconst_null\n    store 0\n"
+	"    iconst 0\n    store 1\n"
+	"nap:\n    iconst 20\n    invokenative thread.sleep\n"
+	"    iinc 1 1\n    load 1\n    iconst 15\n    if_icmplt nap\n"
+	"    ldc \"done\"\n    print\n    return\n.end\n";
+
+TEST(memory_dropped_before_sleeping_is_not_stored)
+{
+	struct plat_blk *blk;
+	struct node *n;
+	unlink(path);
+	CHECK(assemble(DROP_AND_SLEEP) == 0);
+	discard_age_ns = 1000000;      /* 1 ms */
+	CHECK(boot(true, true, 10000, &blk, &n) == 0);
+	struct node_run_result r;
+	CHECK(node_run(n, &r) == 0);
+	CHECK(r.finished && r.failed == 0);
+	CHECK(node_sync(n, 10000000000ull, NULL) == 0);
+	CHECK(strcmp(seen, "done\n") == 0);
+	struct pst_image_stats st;
+	pst_image_stats(node_image(n), &st);
+	CHECKF(st.snap.pages_unused >= 380, "%llu pages unused",
+	       (unsigned long long)st.snap.pages_unused);
+	uint64_t stored = st.snap.pages_saved - st.pages_unchanged;
+	CHECKF(stored < 100, "%llu pages stored", (unsigned long long)stored);
+	CHECK(node_shutdown(n, true) == 0);
+	plat_blk_close(blk);
+	discard_age_ns = 0;
+}
+
 int main(void)
 {
 	check_begin("node");
@@ -352,6 +392,7 @@ int main(void)
 	RUN(empty_image_without_app_is_refused);
 	RUN(foreign_file_refused_untouched);
 	RUN(dropped_memory_is_not_stored);
+	RUN(memory_dropped_before_sleeping_is_not_stored);
 	unlink(path);
 	return check_done();
 }

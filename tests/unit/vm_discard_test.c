@@ -325,6 +325,89 @@ TEST(back_to_back_collections_wait_for_the_age)
 	CHECK_EQ(bad_range, 0);
 }
 
+/* Idle collection until there is none; false if it never stops. */
+static bool drain_idle(void)
+{
+	for (int k = 0; k < 100000; k++)
+		if (!vm_gc_idle(&ctx, 1u << 16))
+			return true;
+	return false;
+}
+
+/* A program that drops memory and then only sleeps gets it back through
+ * idle collection (vm_gc_idle): nothing before the age, a pass per age
+ * while something may be handed over, and then no cycle at all. */
+TEST(an_idle_program_gets_its_dropped_memory_back)
+{
+	struct vm_root *r = fresh();
+	CHECK(r != NULL);
+	pass();
+	uint64_t hi, lo = hole(128 * 1024, &hi);
+	CHECK(lo != 0);
+	CHECK(vm_new_array(&ctx, 256 * 1024) != NULL);   /* dropped at the end */
+	CHECK(drain_idle());           /* a cycle in progress may finish */
+	CHECK(drain_idle());
+	CHECK_EQ(ngiven, 0);           /* no pass due */
+	for (int k = 0; k < 2; k++) {
+		now_ns += AGE;
+		CHECK(drain_idle());
+	}
+	CHECK_EQ(bad_range, 0);
+	bool hole_given = false;
+	for (unsigned i = 0; i < ngiven; i++)
+		hole_given |= given[i].lo == up(lo + FREE_HDR) && given[i].hi == down(hi);
+	CHECK(hole_given);
+	CHECK(pages_given >= (3u << 20) / PAGE - 8);     /* the hole and the end */
+	for (int k = 0; k < 4; k++) {  /* what freeing left in small pieces */
+		uint64_t c0 = vm_gc_cycles(&ctx);
+		now_ns += AGE;
+		CHECK(drain_idle());
+		CHECK(vm_gc_cycles(&ctx) - c0 <= 1);     /* a cycle per age */
+	}
+	uint64_t cycles = vm_gc_cycles(&ctx), given_then = pages_given;
+	for (int k = 0; k < 3; k++) {
+		now_ns += AGE;
+		CHECK(!vm_gc_idle(&ctx, 1u << 16));
+	}
+	CHECK_EQ(vm_gc_cycles(&ctx), cycles);            /* idle costs nothing */
+	CHECK_EQ(pages_given, given_then);
+	vm_set_discard(&ctx, NULL, NULL, 0);             /* no hook: no work */
+	CHECK(vm_new_array(&ctx, 1000) != NULL);
+	now_ns += AGE;
+	CHECK(!vm_gc_idle(&ctx, 1u << 16));
+}
+
+/* An array allocated while a sweep runs, at the bump pointer (so not born
+ * black: behind nothing the sweep still has to look at), outlives that
+ * sweep; an idle program still gets it back. */
+TEST(an_array_allocated_during_a_sweep_is_not_forgotten)
+{
+	struct vm_root *r = fresh();
+	CHECK(r != NULL);
+	pass();
+	pass();
+	CHECK(!vm_gc_step(&ctx, 0));   /* a cycle starts */
+	while (!r->gc_sweeping)
+		vm_gc_step(&ctx, 64);
+	r->gc_inhibit = 1;             /* no collector work in this allocation */
+	struct vm_array *a = vm_new_array(&ctx, 256 * 1024);
+	r->gc_inhibit = 0;
+	CHECK(a != NULL && r->gc_sweeping);
+	CHECK((uint64_t)(uintptr_t)a >= r->gc_sweep_end);
+	a = NULL;
+	uint64_t cycles = vm_gc_cycles(&ctx);
+	for (int k = 0; k < 4; k++) {
+		now_ns += AGE;
+		CHECK(drain_idle());
+		CHECKF(vm_gc_cycles(&ctx) - cycles <= (uint64_t)k + 2,
+		       "%llu cycles in %d ages",
+		       (unsigned long long)(vm_gc_cycles(&ctx) - cycles), k + 1);
+	}
+	CHECK_EQ(bad_range, 0);
+	CHECKF(pages_given >= (2u << 20) / PAGE - 2, "%llu pages handed over",
+	       (unsigned long long)pages_given);
+}
+
 /* Without a hook nothing is handed over; a hook set later gets what stays
  * free from its first pass on. */
 TEST(a_hook_set_later_gets_the_free_pages)
@@ -412,6 +495,8 @@ int main(void)
 	RUN(a_block_being_carved_is_left_to_the_allocator);
 	RUN(a_merged_block_is_as_young_as_its_youngest_part);
 	RUN(back_to_back_collections_wait_for_the_age);
+	RUN(an_idle_program_gets_its_dropped_memory_back);
+	RUN(an_array_allocated_during_a_sweep_is_not_forgotten);
 	RUN(a_hook_set_later_gets_the_free_pages);
 	RUN(random_churn_reads_back_whole);
 	free(region);
