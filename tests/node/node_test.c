@@ -288,93 +288,79 @@ TEST(net_output_held_until_commit)
 	plat_active->sock_close(ls);
 }
 
-/* Memory the app dropped and left alone long enough (here the minimum age
- * is 1 ns: two collections) is declared unused: a filled 1.5 MiB array,
- * dropped, is never written to the image, and the image reboots. The
- * arrays allocated after it are larger than its hole, so none reuses it. */
-static const char DROP[] =
-	".class Main\n.static keep\n.method static main 0 0\n.locals 3\n"
-	"    iconst 196608\n    newarray\n    store 0\n"
-	"    iconst 0\n    store 1\n"
-	"fill:\n    load 0\n    load 1\n    load 1\n    astore\n"
-	"    iinc 1 1\n    load 1\n    iconst 196608\n    if_icmplt fill\n"
-	"    iconst 4\n    newarray\n    putstatic Main.keep\n"
-	"    aconst_null\n    store 0\n"
-	"    iconst 0\n    store 1\n"
-	"churn:\n    aconst_null\n    store 2\n"
-	"    iconst 210000\n    newarray\n    store 2\n"
-	"    iinc 1 1\n    load 1\n    iconst 6\n    if_icmplt churn\n"
-	"    ldc \"done\"\n    print\n    return\n.end\n";
+/* Memory the app dropped and left alone long enough is declared unused: a
+ * filled 1.5 MiB array, dropped, is never written to the image. DROPPED is
+ * the app's start (the array filled, a static allocated after it, the
+ * array dropped); each test adds what the app does next. */
+#define DROPPED                                                              \
+	".class Main\n.static keep\n.method static main 0 0\n.locals 3\n"    \
+	"    iconst 196608\n    newarray\n    store 0\n"                      \
+	"    iconst 0\n    store 1\n"                                          \
+	"fill:\n    load 0\n    load 1\n    load 1\n    astore\n"             \
+	"    iinc 1 1\n    load 1\n    iconst 196608\n    if_icmplt fill\n"   \
+	"    iconst 4\n    newarray\n    putstatic Main.keep\n"               \
+	"    aconst_null\n    store 0\n    iconst 0\n    store 1\n"
+#define DONE "    ldc \"done\"\n    print\n    return\n.end\n"
 
-TEST(dropped_memory_is_not_stored)
+/* Runs app to its end with the given minimum age, commits, and checks the
+ * array's 384 pages (dirtied, then declared, in one epoch) were not stored.
+ * The node is left booted in *n on *blk. */
+static void run_dropping(const char *app, uint64_t age_ns, struct plat_blk **blk,
+			 struct node **n)
 {
-	struct plat_blk *blk;
-	struct node *n;
 	unlink(path);
-	CHECK(assemble(DROP) == 0);
-	discard_age_ns = 1;
-	CHECK(boot(true, true, 10000, &blk, &n) == 0);
+	CHECK(assemble(app) == 0);
+	discard_age_ns = age_ns;
+	CHECK(boot(true, true, 10000, blk, n) == 0);
+	discard_age_ns = 0;
 	struct node_run_result r;
-	CHECK(node_run(n, &r) == 0);
+	CHECK(node_run(*n, &r) == 0);
 	CHECK(r.finished && r.failed == 0);
-	CHECK(node_sync(n, 10000000000ull, NULL) == 0);
+	CHECK(node_sync(*n, 10000000000ull, NULL) == 0);
 	CHECK(strcmp(seen, "done\n") == 0);
 	struct pst_image_stats st;
-	pst_image_stats(node_image(n), &st);
-	/* One epoch: the array's 384 pages were dirtied, then declared. */
+	pst_image_stats(node_image(*n), &st);
 	CHECKF(st.snap.pages_unused >= 380, "%llu pages unused",
 	       (unsigned long long)st.snap.pages_unused);
 	uint64_t stored = st.snap.pages_saved - st.pages_unchanged;
 	CHECKF(stored < 100, "%llu pages stored", (unsigned long long)stored);
+}
+
+/* The app goes on allocating arrays larger than the hole (so none reuses
+ * it) and the collections this drives hand it over (a 1 ns age: every
+ * sweep is a pass); the image then reboots. */
+TEST(dropped_memory_is_not_stored)
+{
+	struct plat_blk *blk;
+	struct node *n;
+	run_dropping(DROPPED
+		     "churn:\n    aconst_null\n    store 2\n"
+		     "    iconst 210000\n    newarray\n    store 2\n"
+		     "    iinc 1 1\n    load 1\n    iconst 6\n    if_icmplt churn\n"
+		     DONE, 1, &blk, &n);
 	CHECK(node_shutdown(n, true) == 0);
 	plat_blk_close(blk);
 	CHECK(boot(false, true, 10000, &blk, &n) == 0);
+	struct node_run_result r;
 	CHECK(node_run(n, &r) == 0);
 	CHECK(r.finished && r.failed == 0);
 	CHECK(nseen == 0);
 	CHECK(node_shutdown(n, true) == 0);
 	plat_blk_close(blk);
-	discard_age_ns = 0;
 }
 
-/* The same array dropped by an app that then only sleeps: the runner's
- * idle collection (no allocation to drive the collector) declares it
- * unused. */
-static const char DROP_AND_SLEEP[] =
-	".class Main\n.static keep\n.method static main 0 0\n.locals 2\n"
-	"    iconst 196608\n    newarray\n    store 0\n"
-	"    iconst 0\n    store 1\n"
-	"fill:\n    load 0\n    load 1\n    load 1\n    astore\n"
-	"    iinc 1 1\n    load 1\n    iconst 196608\n    if_icmplt fill\n"
-	"    iconst 4\n    newarray\n    putstatic Main.keep\n"
-	"    aconst_null\n    store 0\n"
-	"    iconst 0\n    store 1\n"
-	"nap:\n    iconst 20\n    invokenative thread.sleep\n"
-	"    iinc 1 1\n    load 1\n    iconst 15\n    if_icmplt nap\n"
-	"    ldc \"done\"\n    print\n    return\n.end\n";
-
+/* The app only sleeps after dropping it: nothing allocates, so the
+ * runner's idle collection (1 ms age) is what hands it over. */
 TEST(memory_dropped_before_sleeping_is_not_stored)
 {
 	struct plat_blk *blk;
 	struct node *n;
-	unlink(path);
-	CHECK(assemble(DROP_AND_SLEEP) == 0);
-	discard_age_ns = 1000000;      /* 1 ms */
-	CHECK(boot(true, true, 10000, &blk, &n) == 0);
-	struct node_run_result r;
-	CHECK(node_run(n, &r) == 0);
-	CHECK(r.finished && r.failed == 0);
-	CHECK(node_sync(n, 10000000000ull, NULL) == 0);
-	CHECK(strcmp(seen, "done\n") == 0);
-	struct pst_image_stats st;
-	pst_image_stats(node_image(n), &st);
-	CHECKF(st.snap.pages_unused >= 380, "%llu pages unused",
-	       (unsigned long long)st.snap.pages_unused);
-	uint64_t stored = st.snap.pages_saved - st.pages_unchanged;
-	CHECKF(stored < 100, "%llu pages stored", (unsigned long long)stored);
+	run_dropping(DROPPED
+		     "nap:\n    iconst 20\n    invokenative thread.sleep\n"
+		     "    iinc 1 1\n    load 1\n    iconst 15\n    if_icmplt nap\n"
+		     DONE, 1000000, &blk, &n);
 	CHECK(node_shutdown(n, true) == 0);
 	plat_blk_close(blk);
-	discard_age_ns = 0;
 }
 
 int main(void)
