@@ -146,10 +146,13 @@ static void prog_sink(void *ctx, const char *s, size_t len)
 }
 
 /* Milliseconds node_run takes to finish the program, what it printed
- * (released by the final snapshot at the latest) and the pages each
- * epoch stored on average. */
+ * (released by the final snapshot at the latest), the pages each epoch
+ * stored on average and the snapshot rate achieved: an epoch's instant
+ * waits for the last one's commit, so a program that writes more than the
+ * writer saves in a period gets fewer, longer epochs than it asked for. */
 static double run_prog(const struct node_class *cls, uint64_t interval_ms,
-		       char *out, size_t outcap, double *pages_per_epoch)
+		       char *out, size_t outcap, double *pages_per_epoch,
+		       double *epochs_per_s)
 {
 	char path[64];
 	struct node_config cfg = {
@@ -175,6 +178,7 @@ static double run_prog(const struct node_class *cls, uint64_t interval_ms,
 	getrusage(RUSAGE_THREAD, &ru1);
 	pst_image_stats(node_image(n), &s1);
 	uint64_t ep = s1.snap.epochs_committed - s0.snap.epochs_committed;
+	*epochs_per_s = (double)ep / ((double)el / 1e9);
 	if (ep == 0)
 		ep = 1;              /* no snapshot: totals */
 	/* Pages stored and shipped: the sink drops listed pages found unchanged. */
@@ -225,19 +229,22 @@ static int bench_prog(const char *prog)
 	if (bench_prog_assemble("node_bench", prog, path, sizeof path, &bytes, &n) < 0)
 		return -1;
 	struct node_class cls = { path, bytes, n };
-	double none[PROG_ROUNDS], hz[PROG_ROUNDS], over[PROG_ROUNDS], pages[PROG_ROUNDS], pp;
+	double none[PROG_ROUNDS], hz[PROG_ROUNDS], over[PROG_ROUNDS];
+	double pages[PROG_ROUNDS], rate[PROG_ROUNDS], pp, eps;
 	for (int i = 0; i < PROG_ROUNDS; i++) {
 		for (int k = 0; k < 2; k++) {
 			bool clocked = (k ^ (i & 1)) != 0;
 			double ms = run_prog(&cls, clocked ? 10 : 100000,
-					     clocked ? b : a, sizeof a, &pp);
+					     clocked ? b : a, sizeof a, &pp, &eps);
 			if (ms < 0) {
 				free(bytes);
 				return -1;
 			}
 			(clocked ? hz : none)[i] = ms;
-			if (clocked)
+			if (clocked) {
 				pages[i] = pp;
+				rate[i] = eps;
+			}
 		}
 		if (a[0] == 0 || strcmp(a, b) != 0) {
 			fprintf(stderr, "node_bench: %s printed \"%s\" without "
@@ -256,6 +263,8 @@ static int bench_prog(const char *prog)
 	bench_metric(name, bench_median(over, PROG_ROUNDS), "%");
 	snprintf(name, sizeof name, "vm_%s_pages_per_epoch_100Hz", prog);
 	bench_metric(name, bench_median(pages, PROG_ROUNDS), "pages");
+	snprintf(name, sizeof name, "vm_%s_epochs_committed_per_s_100Hz", prog);
+	bench_metric(name, bench_median(rate, PROG_ROUNDS), "epochs/s");
 	return 0;
 }
 
