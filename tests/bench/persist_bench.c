@@ -95,6 +95,7 @@ static int bench_pauses(uint64_t size, const char *label, bool clean_gaps)
 		for (uint32_t k = 0; k < 2 * 10000; k++)
 			sum ^= r.base[(size_t)k * PAGE];
 	for (unsigned d = clean_gaps ? 2 : 0; d < 3; d++) {
+		/* Under 100 rounds, p99 is the worst one (an upper bound). */
 		unsigned rounds = dirty[d] >= 10000 ? 20 : 100;
 		uint64_t *p = calloc(rounds, sizeof *p), e;
 		for (unsigned i = 0; i < rounds; i++) {
@@ -211,7 +212,11 @@ static int bench_vs_fork(void)
 	return 0;
 }
 
-/* 100 000 dirty pages in one run (a freshly allocated heap region). */
+/* 100 000 dirty pages in one run (a freshly allocated heap region). As
+ * with 10 000 pages, there are fewer than 100 rounds, so "p99" is the worst
+ * round: an upper bound of the 99th percentile. Scattered runs cannot be
+ * measured at this size on the hosted build: 50 000 separate runs would
+ * exceed vm.max_map_count (arena.h). */
 static int bench_pause_100k(uint64_t size, const char *label)
 {
 	struct pst_sink ns = { .epoch_begin = n_begin, .page = n_page,
@@ -219,7 +224,7 @@ static int bench_pause_100k(uint64_t size, const char *label)
 	struct rig r;
 	if (rig_open(&r, size, ns) != 0)
 		return -1;
-	enum { ROUNDS = 5, DIRTY = 100000 };
+	enum { ROUNDS = 20, DIRTY = 100000 };
 	uint64_t p[ROUNDS], e;
 	for (unsigned i = 0; i < ROUNDS; i++) {
 		for (uint32_t k = 0; k < DIRTY; k++)
@@ -235,8 +240,8 @@ static int bench_pause_100k(uint64_t size, const char *label)
 	char name[96];
 	snprintf(name, sizeof name, "pause_p50_%s_100000_pages_one_run", label);
 	bench_metric(name, p[ROUNDS / 2] / 1e3, "us");
-	snprintf(name, sizeof name, "pause_max_%s_100000_pages_one_run", label);
-	bench_metric(name, p[ROUNDS - 1] / 1e3, "us");
+	snprintf(name, sizeof name, "pause_p99_%s_100000_pages_one_run", label);
+	bench_metric(name, p[ROUNDS * 99 / 100] / 1e3, "us");
 	rig_close(&r);
 	return 0;
 }
