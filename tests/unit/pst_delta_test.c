@@ -304,6 +304,58 @@ TEST(roundtrip_random)
 	pst_delta_writer_free(w);
 }
 
+/* A page whose change is k random bytes compresses to about k bytes: as k
+ * runs up to a whole page, its encoding crosses from zstd (payload at most
+ * 4095 bytes) to LITERAL (4096). Every page on either side of that line
+ * round-trips and verifies, in every mode, and both sides are reached. A one-page
+ * delta's payload is its length less that of a delta whose page is SAME. */
+TEST(compression_boundary_roundtrips)
+{
+	struct pst_delta_writer *w;
+	CHECK_EQ(pst_delta_writer_new(&w), 0);
+	rng_s = 7;
+	static uint8_t basepg[PG], np[PG];
+	random_page(basepg);
+	const void *b;
+	size_t len, overhead;
+	img_clear(&base_);
+	base_.epoch = 5;
+	img_put(&base_, 3, basepg);
+	CHECK_EQ(pst_delta_begin(w, 6, 5), 0);
+	CHECK_EQ(pst_delta_add_page(w, 3, basepg, basepg), 0);
+	CHECK_EQ(pst_delta_finish(w, &b, &overhead), 0);
+	for (int mode = 0; mode < 3 && !check_failed_now_; mode++) {
+		CHECK_EQ(pst_delta_writer_set_mode(w, (enum pst_delta_enc)mode, 1), 0);
+		unsigned literal = 0, zstd = 0, zstd_near = 0;
+		for (size_t k = 3840; k <= PG && !check_failed_now_; k++) {
+			memcpy(np, basepg, PG);
+			for (size_t i = 0; i < k; i++)
+				np[i] = (uint8_t)rnd();
+			np[0] = (uint8_t)~basepg[0];            /* never SAME */
+			CHECK_EQ(pst_delta_begin(w, 6, 5), 0);
+			CHECK_EQ(pst_delta_add_page(w, 3, basepg, np), 0);
+			CHECK_EQ(pst_delta_finish(w, &b, &len), 0);
+			size_t payload = len - overhead;
+			CHECKF(payload > 0 && payload <= PG, "k %zu: payload %zu", k, payload);
+			literal += payload == PG;
+			zstd += payload < PG;
+			zstd_near += payload >= PG - 64 && payload < PG;
+			CHECK_EQ(pst_delta_verify(b, len, NULL), 0);
+			img_copy(&work_, &base_);
+			struct pst_delta_target t = target_of(&work_);
+			CHECKF(pst_delta_apply(b, len, &t) == 0, "mode %d k %zu", mode, k);
+			CHECKF(memcmp(img_get(&work_, 3), np, PG) == 0,
+			       "mode %d k %zu: the page differs", mode, k);
+		}
+		/* zstd keeps a block raw unless it saves ~66 bytes, so only XOR
+		 * (a run of zeros) gets frames right under a page. */
+		CHECKF(literal > 0 && zstd > 0 && (mode != PST_DELTA_ENC_XOR ||
+		       zstd_near > 0), "mode %d: %u literal, %u zstd (%u within "
+		       "64 bytes of a page)", mode, literal, zstd, zstd_near);
+	}
+	pst_delta_writer_free(w);
+}
+
 /* Ten epochs in a row, each delta made against the previous image. */
 TEST(chain_of_epochs)
 {
@@ -741,6 +793,7 @@ int main(void)
 {
 	check_begin("pst_delta_test");
 	RUN(roundtrip_random);
+	RUN(compression_boundary_roundtrips);
 	RUN(chain_of_epochs);
 	RUN(encoding_costs);
 	RUN(base_hash_is_xxh64_of_the_page);
