@@ -30,7 +30,8 @@
 #define PST_SB_VERSION    3u
 #define PST_SB_MAGIC      "PHSTORE\0"
 #define PST_SB_SUM_OFF    4064u       /* BLAKE2b-256 of bytes [0, 4064) */
-#define PST_SB_META_OFF   128u
+#define PST_SB_RSVD_OFF   84u         /* [84, 128) reserved: zero */
+#define PST_SB_META_OFF   128u        /* then zero from meta_len to 4064 */
 #define PST_CACHE_SLOTS   64u         /* verified map blocks kept */
 
 /* A map entry: the child's block and its checksum. blk 0 = absent. */

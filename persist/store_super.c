@@ -113,6 +113,9 @@ int pst_store_flush(struct pst_store *s, const char *what)
 	return 0;
 }
 
+/* Every byte not written here stays zero (reserved bytes, the meta blob
+ * past meta_len), and an absent root is {0, 0} wherever one is made
+ * (format, build): decode refuses anything else. */
 void pst_store_sb_encode(const struct pst_sb *sb, uint8_t *img)
 {
 	memset(img, 0, PST_BLK);
@@ -139,6 +142,19 @@ static bool all_zero(const uint8_t *p, size_t n)
 		if (p[i] != 0)
 			return false;
 	return true;
+}
+
+/* The offset of the first non-zero byte where the format wants zeros
+ * (reserved bytes, the meta blob past meta_len), or 0 for none. */
+static uint32_t stray_byte(const uint8_t *img, uint32_t meta_len)
+{
+	for (uint32_t i = PST_SB_RSVD_OFF; i < PST_SB_META_OFF; i++)
+		if (img[i] != 0)
+			return i;
+	for (uint32_t i = PST_SB_META_OFF + meta_len; i < PST_SB_SUM_OFF; i++)
+		if (img[i] != 0)
+			return i;
+	return 0;
 }
 
 /* Validates one slot's bytes. -ERR_NOENT for an all-zero (never written or
@@ -178,6 +194,8 @@ int pst_store_sb_decode(const uint8_t *img, uint32_t slot, uint64_t dev_size,
 	sb->used_blocks = pst_get64(img + 72);
 	sb->meta_len = pst_get32(img + 80);
 	const char *bad = NULL;
+	char stray[96];
+	uint32_t off;
 	if (pst_get32(img + 12) != PST_BLK)
 		bad = "block size is not 4096";
 	else if (sb->slot != slot)
@@ -194,6 +212,15 @@ int pst_store_sb_decode(const uint8_t *img, uint32_t slot, uint64_t dev_size,
 		bad = "root block out of range";
 	else if (sb->meta_len > PST_STORE_META_MAX)
 		bad = "meta length over 1024";
+	else if (sb->root.blk == 0 && sb->root.sum != 0)
+		bad = "root checksum is not 0 but there is no root block";
+	else if ((off = stray_byte(img, sb->meta_len)) != 0) {
+		bool in_meta = off >= PST_SB_META_OFF &&
+			       off < PST_SB_META_OFF + PST_STORE_META_MAX;
+		snprintf(stray, sizeof stray, "byte %u is not zero (%s)", off,
+			 in_meta ? "meta blob past meta_len" : "reserved");
+		bad = stray;
+	}
 	if (bad) {
 		snprintf(why, whylen, "superblock %u (epoch %llu): %s", slot,
 			 (unsigned long long)sb->epoch, bad);
