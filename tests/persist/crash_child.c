@@ -7,10 +7,16 @@
  *
  * Step s writes the value s into WRITES_PER_STEP words chosen by a PRNG seeded
  * with s, then records s in the header; steps happen between safepoints, so a
- * consistent snapshot holds a whole number of steps. */
+ * consistent snapshot holds a whole number of steps.
+ *
+ * The phase the engine is in goes to one byte of IMAGE.phase, mapped shared:
+ * a store to it outlives a kill -9, so the campaign reads there what the
+ * kill hit (see struct phase_blk). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +34,107 @@ struct header {
 	uint64_t magic;
 	uint64_t step;
 };
+
+/* E: mid-epoch (no closed epoch is being written); S: mid-snapshot (from the
+ * instant's world stop until the commit's first flush: the closed epoch's
+ * pages go to the store); C: mid-commit (from that flush, which makes the
+ * data and map blocks durable, through the superblock switch until
+ * on_commit). A commit's last data and map writes, before its first flush,
+ * count as S: the device cannot tell them from the page writes. */
+static char phase_local = 'E';
+static char *phase = &phase_local;
+
+static void set_phase(char p)
+{
+	__atomic_store_n(phase, p, __ATOMIC_RELEASE);
+}
+
+/* The image's device, wrapped to see the commit's flushes. */
+struct phase_blk {
+	struct plat_blk b;
+	struct plat_blk *under;
+	bool wiping;             /* the last write zeroed a superblock slot */
+};
+
+static struct plat_blk *under(struct plat_blk *b)
+{
+	return ((struct phase_blk *)b)->under;
+}
+
+static int pb_read(struct plat_blk *b, uint64_t off, void *buf, size_t len)
+{
+	return plat_blk_read(under(b), off, buf, len);
+}
+
+static int pb_write(struct plat_blk *b, uint64_t off, const void *buf,
+		    size_t len)
+{
+	/* A txn's begin may zero the other superblock slot (blocks 0 and 1)
+	 * and flush: not a commit. */
+	const char *p = buf;
+	((struct phase_blk *)b)->wiping = off < 2 * PLAT_PAGE_SIZE &&
+		len > 0 && p[0] == 0 && memcmp(p, p + 1, len - 1) == 0;
+	return plat_blk_write(under(b), off, buf, len);
+}
+
+static int pb_flush(struct plat_blk *b)
+{
+	struct phase_blk *pb = (struct phase_blk *)b;
+	if (pb->wiping)
+		pb->wiping = false;
+	else if (__atomic_load_n(phase, __ATOMIC_ACQUIRE) == 'S')
+		set_phase('C');
+	return plat_blk_flush(pb->under);
+}
+
+static void pb_close(struct plat_blk *b)
+{
+	plat_blk_close(under(b));
+}
+
+static const struct plat_blk_ops phase_blk_ops = {
+	.read = pb_read, .write = pb_write, .flush = pb_flush, .close = pb_close,
+};
+
+/* The instant (every snapshot's, the clock's too) begins with the stop. */
+static struct pst_world world;
+
+static void phase_stop(void *ctx)
+{
+	set_phase('S');
+	world.stop(ctx);
+}
+
+static void phase_resume(void *ctx)
+{
+	world.resume(ctx);
+}
+
+static void phase_commit(void *ctx, uint64_t epoch)
+{
+	(void)ctx; (void)epoch;
+	set_phase('E');
+}
+
+/* Maps IMAGE.phase; without it the phase goes nowhere. */
+static void phase_map(const char *image)
+{
+	char name[4096];
+	snprintf(name, sizeof name, "%s.phase", image);
+	int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || ftruncate(fd, 1) != 0) {
+		printf("ERROR cannot create %s\n", name);
+		exit(3);
+	}
+	void *p = mmap(NULL, 1, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		printf("ERROR cannot map %s\n", name);
+		exit(3);
+	}
+	phase = p;
+	set_phase('E');
+}
 
 static uint64_t mix(uint64_t x)
 {
@@ -88,21 +195,28 @@ int main(int argc, char **argv)
 		return 3;
 	struct stat st;
 	bool fresh = stat(path, &st) != 0;
-	struct plat_blk *blk;
-	if (plat_blk_open(path, fresh ? PLAT_BLK_CREATE : 0, 16u << 20, &blk) < 0) {
+	if (!verify_only)
+		phase_map(path);
+	struct phase_blk pb = { .b.ops = &phase_blk_ops };
+	if (plat_blk_open(path, fresh ? PLAT_BLK_CREATE : 0, 16u << 20, &pb.under) < 0) {
 		printf("ERROR cannot open %s\n", path);
 		return 3;
 	}
+	pb.b.size = pb.under->size;
+	pb.b.name = pb.under->name;
 	struct pst_mut_registry *reg;
 	struct pst_mutator *m;
 	if (pst_mut_registry_new(&reg) < 0 || pst_mut_register(reg, &m) < 0)
 		return 3;
+	world = pst_mut_world(reg);
 	struct pst_image_config cfg = {
-		.blk = blk,
+		.blk = &pb.b,
 		.arena_size = 64u << 20,
-		.world = pst_mut_world(reg),
+		.world = { .ctx = world.ctx, .stop = phase_stop,
+			   .resume = phase_resume },
 		.interval_ns = verify_only ? 0 : 3000000,
 		.cow_pages = 32,
+		.on_commit = phase_commit,
 	};
 	struct pst_image *img;
 	char why[256];
