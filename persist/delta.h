@@ -1,7 +1,8 @@
 /* delta.h — the delta codec: one epoch's pages, each encoded against its
  * previous committed version, framed with (epoch, base epoch) and a BLAKE2b
- * checksum. These bytes go into Raft unchanged (the store keeps whole
- * pages; a replica applies the delta to its store). Byte layout:
+ * checksum. These bytes are what replication is to put into Raft unchanged
+ * (the store keeps whole pages; applying a delta brings a store at its base
+ * epoch to the new one). Byte layout:
  * persist/delta_format.h and docs/delta-format.md.
  *
  * Guarantees: applying a delta to the image at its base epoch yields the new

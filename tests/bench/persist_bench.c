@@ -95,7 +95,8 @@ static int bench_pauses(uint64_t size, const char *label, bool clean_gaps)
 		for (uint32_t k = 0; k < 2 * 10000; k++)
 			sum ^= r.base[(size_t)k * PAGE];
 	for (unsigned d = clean_gaps ? 2 : 0; d < 3; d++) {
-		/* Under 100 rounds, p99 is the worst one (an upper bound). */
+		/* p99 is index rounds*99/100: with 100 rounds or fewer, the
+		 * worst one (an upper bound). */
 		unsigned rounds = dirty[d] >= 10000 ? 20 : 100;
 		uint64_t *p = calloc(rounds, sizeof *p), e;
 		for (unsigned i = 0; i < rounds; i++) {
@@ -214,7 +215,7 @@ static int bench_vs_fork(void)
 
 /* 100 000 dirty pages in one run (a freshly allocated heap region). As
  * with 10 000 pages, there are fewer than 100 rounds, so "p99" is the worst
- * round: an upper bound of the 99th percentile. Scattered runs cannot be
+ * round: an upper bound of the 99th percentile (so is it at 100 rounds). Scattered runs cannot be
  * measured at this size on the hosted build: 50 000 separate runs would
  * exceed vm.max_map_count (arena.h). */
 static int bench_pause_100k(uint64_t size, const char *label)

@@ -76,12 +76,11 @@ fi
 if [ "$progressed" -lt $((kills / 4)) ]; then
 	echo "FAIL: crash_campaign/kill9_${kills}_times: state advanced in only $progressed of $kills runs"; exit 1
 fi
-# Kills land mid-snapshot and mid-commit in most runs; between epochs (E:
-# committed, the next instant not yet come) in 1 to 9 in 100, as the 3 ms
-# clock's next instant often comes before the last commit ends. So 200
-# kills must hit S and C, and the long campaign all three.
-if { [ "$kills" -ge 200 ] && { [ "$pS" -eq 0 ] || [ "$pC" -eq 0 ]; }; } ||
-   { [ "$kills" -ge 1000 ] && [ "$pE" -eq 0 ]; }; then
+# How the kills spread over the phases depends on the disk: on ext4 about
+# 10 % E, 25 % S, 65 % C; on tmpfs, where a flush costs nothing, C comes
+# down to 1 or 2 in 100. So the counts are printed, and only the long
+# campaign (1000 kills or more) must hit all three.
+if [ "$kills" -ge 1000 ] && { [ "$pE" -eq 0 ] || [ "$pS" -eq 0 ] || [ "$pC" -eq 0 ]; }; then
 	echo "FAIL: crash_campaign/kill9_${kills}_times: a phase was never hit (mid-epoch $pE, mid-snapshot $pS, mid-commit $pC)"; exit 1
 fi
 echo "PASS: crash_campaign/kill9_${kills}_times (final state $final, last committed $committed, advanced in $progressed runs; kills mid-epoch $pE, mid-snapshot $pS, mid-commit $pC, before the state line $early)"
