@@ -292,10 +292,10 @@ static int sink_unused(void *ctx, uint64_t epoch, uint64_t pgno)
 }
 
 /* Commits the epoch's txn. A failed commit keeps it, and the engine's retry
- * commits it again. If the store found a block of it lost, the epoch can
- * never commit: the txn goes, and the engine carries the epoch's pages
- * into the next one (PST_SINK_LOST). A store that could not restore its
- * superblock commits nothing more: the writer stops (PST_SINK_BROKEN). */
+ * commits it again (after a failed superblock write whose slot could not
+ * be put back either, that retry puts it back first). If the store found a
+ * block of it lost, the epoch can never commit: the txn goes, and the
+ * engine carries the epoch's pages into the next one (PST_SINK_LOST). */
 static int sink_end(void *ctx, uint64_t epoch)
 {
 	struct pst_image *img = ctx;
@@ -316,12 +316,9 @@ static int sink_end(void *ctx, uint64_t epoch)
 			    (unsigned long long)epoch, err_str(rc),
 			    pst_store_last_error(img->store));
 	bool lost = rc < 0 && pst_txn_lost(img->txn);
-	bool broken = rc < 0 && pst_store_broken(img->store);
 	if (lost)
 		txn_drop(img);
 	plat_mutex_unlock(img->store_lock);
-	if (broken)
-		return PST_SINK_BROKEN;
 	if (lost) {
 		/* The cache's entries of this epoch would pass for committed
 		 * once a later epoch commits: forget them all. */

@@ -64,7 +64,7 @@ static int sink_call(struct pst_snap *s, enum sink_op op, uint64_t epoch,
 	for (;;) {
 		int rc = sink_once(s, op, epoch, pgno, contents);
 		if (rc == 0 || (op == OP_PAGE && rc == PST_SINK_UNCHANGED) ||
-		    (op == OP_END && (rc == PST_SINK_LOST || rc == PST_SINK_BROKEN)))
+		    (op == OP_END && rc == PST_SINK_LOST))
 			return rc;
 		plat_mutex_lock(s->mu);
 		s->st.sink_errors++;
@@ -157,8 +157,6 @@ static void writer_main(void *arg)
 				    (unsigned long long)epoch);
 		}
 		plat_mutex_lock(s->mu);
-		if (rc == PST_SINK_BROKEN)
-			rc = -ERR_IO;
 		if (rc < 0) {
 			s->failed = rc;     /* no commit; unsaved pages stay pending */
 			plat_cond_broadcast(s->cv);

@@ -19,9 +19,7 @@
  * epoch to commit holds them (with their contents at its own instant), and
  * waiters for the lost epoch wait for that one. Only close() gives up on an
  * epoch whose sink keeps failing (it is then not committed, and close()
- * returns the error), and a sink whose epoch_end says PST_SINK_BROKEN (its
- * store can commit nothing until reopened) stops the writer: every take,
- * wait and close then returns -ERR_IO. */
+ * returns the error). */
 #ifndef PHANTOM_PST_SNAPSHOT_H
 #define PHANTOM_PST_SNAPSHOT_H
 
@@ -32,7 +30,6 @@
 
 #define PST_SINK_UNCHANGED 1     /* page(): equal to the committed page  */
 #define PST_SINK_LOST      2     /* epoch_end(): can never be committed  */
-#define PST_SINK_BROKEN    3     /* epoch_end(): nor can any later epoch */
 
 /* Where a closing epoch goes. Called only by the writer thread, in order. */
 struct pst_sink {
@@ -44,8 +41,7 @@ struct pst_sink {
 	int (*page)(void *ctx, uint64_t epoch, uint64_t pgno,
 		    const void *contents);
 	int (*page_unused)(void *ctx, uint64_t epoch, uint64_t pgno);
-	/* 0: durably committed; PST_SINK_LOST, PST_SINK_BROKEN (above) or
-	 * -ERR_x (retried). */
+	/* 0: durably committed; PST_SINK_LOST (above) or -ERR_x (retried). */
 	int (*epoch_end)(void *ctx, uint64_t epoch);
 };
 

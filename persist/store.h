@@ -98,8 +98,12 @@ int pst_txn_drop_page(struct pst_txn *t, uint64_t pgno);
 int pst_txn_set_meta(struct pst_txn *t, const void *meta, size_t len);
 /* Data and map blocks written and flushed, then the superblock written and
  * flushed. 0: the epoch is committed and the txn is gone. Failure: the store
- * is still at the old epoch (on disk too, unless it reports the store must be
- * reopened) and the txn stays open: commit it again, or abort it. A commit
+ * is still at the old epoch and the txn stays open: commit it again, or
+ * abort it. When the superblock write failed and so did the write putting
+ * the slot's old bytes back, the slot may hold this commit until those
+ * bytes are back: the next commit (or txn_begin) writes them first and
+ * fails again while it cannot, and the txn's blocks stay allocated (an
+ * abort then leaves them so until the store is reopened). A commit
  * after a failed one first reads back every data block of the txn, checks it
  * against its page's hash and writes it again (a failed write or flush may
  * have lost it); a block that no longer holds its page (or cannot be read)
@@ -107,9 +111,6 @@ int pst_txn_set_meta(struct pst_txn *t, const void *meta, size_t len);
  * be aborted (pst_txn_lost() says so). */
 int pst_txn_commit(struct pst_txn *t);
 bool pst_txn_lost(const struct pst_txn *t);
-/* True when a failed commit could not restore the superblock slot: the
- * store takes no more txns, puts or commits until it is reopened. */
-bool pst_store_broken(const struct pst_store *s);
 void pst_txn_abort(struct pst_txn *t);
 
 #endif

@@ -59,7 +59,8 @@ struct pst_store {
 	uint8_t img[2][PST_BLK];      /* bytes last known in each slot         */
 	bool other_live;              /* other slot's tree is protected        */
 	bool other_wipe;              /* other slot must be zeroed before reuse */
-	bool broken;                  /* a failed commit left the disk unknown */
+	bool slot_unsure;             /* the other slot may hold a failed
+				       * commit's superblock: restored first */
 	bool fell_back;
 	void (*io_unlock)(void *ctx), (*io_relock)(void *ctx);
 	void *io_ctx;

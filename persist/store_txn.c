@@ -12,7 +12,8 @@
  * touched) or the new one (whose blocks were flushed before it).
  *
  * A commit that fails gives back what steps 2–4 allocated and released and
- * keeps the txn. After any failed write or commit, the next commit first
+ * keeps the txn (after a failed superblock write that could not be undone,
+ * only once the slot's old bytes are back: see restore_other). After any failed write or commit, the next commit first
  * rewrites the data blocks, each read back and checked against its page's
  * hash: a device that failed once may have dropped writes it had taken. */
 #include <stdlib.h>
@@ -32,6 +33,13 @@ struct ulist {
 	size_t n, cap;
 };
 
+/* What building the map allocates and releases, to be given back if the
+ * commit fails. */
+struct build_mark {
+	size_t alloc_n, rel_n;
+	int64_t live_delta;
+};
+
 struct pst_txn {
 	struct pst_store *s;
 	uint64_t epoch;
@@ -44,6 +52,7 @@ struct pst_txn {
 				    * only abort                            */
 	struct ulist alloc;        /* blocks this txn allocated (undo on failure) */
 	struct ulist rel;          /* committed blocks the new epoch no longer uses */
+	struct build_mark unsure;  /* the failed build a slot may point at */
 	int64_t live_delta;        /* new tree's blocks minus the committed tree's */
 	/* Data blocks put but not yet written: wb_n blocks from wb_first on.
 	 * Their changes are already listed, so a txn never commits (nor gives
@@ -153,21 +162,36 @@ static int wb_put(struct pst_txn *t, uint64_t b, const void *page)
 	return 0;
 }
 
-/* What every call says once a failed commit left the store broken. */
-static int broken_error(struct pst_store *s)
+/* Puts back the other slot's last known bytes after a commit whose
+ * superblock write, and the restore right after it, failed: until this
+ * succeeds the slot may hold that commit's superblock, so nothing may free
+ * or reuse a block the commit wrote, and no other write may happen. */
+static int restore_other(struct pst_store *s)
 {
-	return pst_store_seterr(s, -ERR_IO, "a failed commit left the "
-				"superblock slot in an unknown state; reopen the store");
+	uint32_t o = s->cur.slot ^ 1;
+	int rc = pst_store_io(s, true, o, s->img[o]);
+	if (rc == 0)
+		rc = pst_store_flush(s, "restored superblock");
+	if (rc < 0) {
+		char why[sizeof s->err];
+		memcpy(why, s->err, sizeof why);
+		return pst_store_seterr(s, rc, "superblock %u may still hold a "
+			"failed commit; putting its old bytes back failed: %s",
+			o, why);
+	}
+	s->slot_unsure = false;
+	return 0;
 }
 
 int pst_txn_begin(struct pst_store *s, uint64_t epoch, struct pst_txn **out)
 {
+	int rc;
 	if (s == NULL || out == NULL)
 		return -ERR_INVAL;
 	if (s->txn)
 		return pst_store_seterr(s, -ERR_BUSY, "a txn is already open");
-	if (s->broken)
-		return broken_error(s);
+	if (s->slot_unsure && (rc = restore_other(s)) < 0)
+		return rc;
 	if (epoch <= s->cur.epoch)
 		return pst_store_seterr(s, -ERR_INVAL, "epoch %llu does not follow "
 					"the committed epoch %llu",
@@ -178,7 +202,7 @@ int pst_txn_begin(struct pst_store *s, uint64_t epoch, struct pst_txn **out)
 		 * zero that slot durably first, so no open can pick it. */
 		uint32_t o = s->cur.slot ^ 1;
 		memset(s->img[o], 0, PST_BLK);
-		int rc = pst_store_io(s, true, o, s->img[o]);
+		rc = pst_store_io(s, true, o, s->img[o]);
 		if (rc == 0)
 			rc = pst_store_flush(s, "wiped superblock");
 		if (rc < 0)
@@ -223,8 +247,6 @@ static int add_chg(struct pst_txn *t, uint64_t pgno, struct pst_ent e)
 
 static int check_pgno(struct pst_txn *t, uint64_t pgno)
 {
-	if (t->s->broken)
-		return broken_error(t->s);
 	if (pgno >= t->s->cur.arena_pages)
 		return pst_store_seterr(t->s, -ERR_RANGE, "page %llu is outside "
 			"the arena (%llu pages)", (unsigned long long)pgno,
@@ -291,20 +313,18 @@ int pst_txn_set_meta(struct pst_txn *t, const void *meta, size_t len)
 	return 0;
 }
 
-bool pst_store_broken(const struct pst_store *s)
-{
-	return s != NULL && s->broken;
-}
-
 bool pst_txn_lost(const struct pst_txn *t)
 {
 	return t != NULL && t->lost;
 }
 
+/* While the other slot may hold this txn's failed commit, its blocks stay
+ * allocated (until the store is reopened, which rebuilds free space from
+ * the live trees): freed, they could be reused under that superblock. */
 void pst_txn_abort(struct pst_txn *t)
 {
 	if (t)
-		txn_free(t, true);
+		txn_free(t, !t->s->slot_unsure);
 }
 
 static bool chg_less(const struct chg *a, const struct chg *b)
@@ -447,13 +467,6 @@ static int rewrite_data(struct pst_txn *t)
 	return 0;
 }
 
-/* What building the map allocates and releases, to be given back if the
- * commit fails. */
-struct build_mark {
-	size_t alloc_n, rel_n;
-	int64_t live_delta;
-};
-
 static void build_undo(struct pst_txn *t, const struct build_mark *m)
 {
 	while (t->alloc.n > m->alloc_n)
@@ -467,16 +480,21 @@ int pst_txn_commit(struct pst_txn *t)
 	if (t == NULL)
 		return -ERR_INVAL;
 	struct pst_store *s = t->s;
+	int rc;
 	if (t->lost)
 		return pst_store_seterr(s, -ERR_IO, "epoch %llu cannot be "
 			"committed: a data block of it was lost; abort the txn",
 			(unsigned long long)t->epoch);
-	if (s->broken)
-		return broken_error(s);
+	if (s->slot_unsure) {
+		/* The failed build's blocks go back only once no slot can
+		 * point at them. */
+		if ((rc = restore_other(s)) < 0)
+			return rc;
+		build_undo(t, &t->unsure);
+	}
 	struct pst_sb nsb = s->cur;
 	struct build_mark mark;
 	uint8_t img[PST_BLK];
-	int rc;
 	if ((rc = wb_flush(t)) < 0)
 		goto failed;
 	sort_changes(t);
@@ -503,10 +521,13 @@ int pst_txn_commit(struct pst_txn *t)
 		if (pst_store_io(s, true, nsb.slot, s->img[nsb.slot]) < 0 ||
 		    pst_store_flush(s, "restored superblock") < 0) {
 			/* The slot may point at this commit's blocks: they
-			 * stay allocated, and the store takes no more calls. */
-			s->broken = true;
+			 * stay allocated until a later call restores it. */
+			s->slot_unsure = true;
+			t->unsure = mark;
+			t->retry = true;
 			pst_store_seterr(s, rc, "%s; restoring superblock %u failed "
-					 "too: reopen the store", why, nsb.slot);
+					 "too: the next commit restores it first",
+					 why, nsb.slot);
 			return rc;
 		}
 		memcpy(s->err, why, sizeof why);

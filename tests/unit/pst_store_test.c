@@ -1012,6 +1012,144 @@ TEST(failed_commit_commits_when_retried)
 	plat_blk_close(dev);
 }
 
+/* Power goes at the k-th write or flush of a commit and stays off: every
+ * later I/O fails too, so when k is the superblock's write or its flush,
+ * putting the slot's old bytes back fails as well, and the slot may hold
+ * the new superblock (a write taken before the flush can still land when
+ * the power comes back). Then:
+ *  - commits fail while the power is off, each saying the slot comes first;
+ *  - power back (the pending writes land, tear or vanish, by seed), the
+ *    same txn commits: the slot goes back first, then the commit;
+ *  - the free-block count is exact (the reopen walk agrees), and the store
+ *    reopens at epoch 3 without falling back. */
+TEST(unrestored_superblock_is_restored_by_the_next_commit)
+{
+	static uint32_t m1[NP], m2[NP], mx[NP];
+	struct pst_store *s;
+	struct pst_txn *t;
+	char why[512];
+	unsigned unsure = 0;
+	for (unsigned k = 0; k < 64; k++) {
+		CHECK_EQ(two_epochs(256, m1, m2), 0);
+		CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
+		memcpy(mx, m2, sizeof mx);
+		rng = 7;
+		CHECK_EQ(random_txn(s, 3, mx, NP, 40, &t), 0);
+		blkfault_cut_at(bf, k);
+		int rc = pst_txn_commit(t);
+		if (rc == 0) {                 /* k past the commit's last I/O */
+			pst_store_close(s);
+			break;
+		}
+		CHECK_EQ(rc, -ERR_IO);
+		if (!strstr(pst_store_last_error(s), "restores it first")) {
+			pst_txn_abort(t);      /* an earlier I/O: other tests */
+			pst_store_close(s);
+			continue;
+		}
+		unsure++;
+		CHECK_EQ(pst_store_epoch(s), 2);
+		for (int again = 0; again < 2; again++) {
+			CHECK_EQ(pst_txn_commit(t), -ERR_IO);
+			CHECKF(strstr(pst_store_last_error(s), "may still hold a "
+				      "failed commit"), "%.300s",
+			       pst_store_last_error(s));
+		}
+		CHECK_EQ(blkfault_power_cut(bf, k), 0);
+		rc = pst_txn_commit(t);
+		CHECKF(rc == 0, "cut %u: commit after the power came back: %.300s",
+		       k, pst_store_last_error(s));
+		CHECK_EQ(pst_store_epoch(s), 3);
+		uint64_t free_blocks = pst_store_free_blocks(s);
+		const char *m = reopen_verified(&s, 3, mx);
+		CHECKF(m == NULL, "cut %u: %s", k, m);
+		CHECK_EQ(pst_store_free_blocks(s), free_blocks);
+		pst_store_close(s);
+	}
+	CHECKF(unsure == 2, "%u cuts left the slot unsure (the superblock's "
+	       "write and flush)", unsure);
+	plat_blk_close(dev);
+}
+
+/* The same failure, then no retry: the txn is aborted while the slot may
+ * still point at its blocks. They stay allocated (a later txn must not
+ * overwrite what that superblock reaches); the next txn_begin puts the
+ * slot back, once the power is back. A crash (the power cut, then an
+ * open) at the unsure point opens at epoch 2 or 3, either whole. */
+TEST(aborted_txn_keeps_its_blocks_while_the_slot_is_unsure)
+{
+	static uint32_t m1[NP], m2[NP], mx[NP], my[NP];
+	struct pst_store *s;
+	struct pst_txn *t;
+	char why[512];
+	unsigned unsure = 0, opened_at_3 = 0;
+	for (unsigned k = 0; k < 64; k++) {
+		for (uint64_t seed = 0; seed < 8; seed++) {
+			CHECK_EQ(two_epochs(256, m1, m2), 0);
+			CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
+			memcpy(mx, m2, sizeof mx);
+			rng = 11 + seed;
+			uint64_t free0 = pst_store_free_blocks(s);
+			CHECK_EQ(random_txn(s, 3, mx, NP, 40, &t), 0);
+			blkfault_cut_at(bf, k);
+			int rc = pst_txn_commit(t);
+			bool is_unsure = rc < 0 && strstr(pst_store_last_error(s),
+							  "restores it first");
+			if (!is_unsure) {
+				if (rc < 0)
+					pst_txn_abort(t);
+				pst_store_close(s);
+				if (rc == 0)
+					k = 64;             /* past the commit */
+				continue;
+			}
+			unsure++;
+			uint64_t held = pst_store_free_blocks(s);
+			CHECK(held < free0);
+			pst_txn_abort(t);
+			CHECK_EQ(pst_store_free_blocks(s), held);   /* kept */
+			if (seed % 2 == 0) {
+				/* Power back, no crash: begin restores first. */
+				CHECK_EQ(pst_txn_begin(s, 3, &t), -ERR_IO);
+				CHECK_EQ(blkfault_power_cut(bf, seed), 0);
+				memcpy(my, m2, sizeof my);
+				rng = 500 + seed;
+				CHECK_EQ(random_commit(s, 3, my, NP, 60), 0);
+				const char *m = reopen_verified(&s, 3, my);
+				CHECKF(m == NULL, "cut %u seed %llu: %s", k,
+				       (unsigned long long)seed, m);
+			} else {
+				/* Crash at the unsure point. */
+				pst_store_close(s);
+				CHECK_EQ(blkfault_power_cut(bf, seed), 0);
+				rewrap();
+				CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
+				uint64_t e = pst_store_epoch(s);
+				CHECKF(e == 2 || e == 3, "opened at epoch %llu",
+				       (unsigned long long)e);
+				opened_at_3 += e == 3;
+				const char *m = verify(s, e == 3 ? mx : m2, NP);
+				CHECKF(m == NULL, "cut %u seed %llu, epoch %llu: %.300s",
+				       k, (unsigned long long)seed,
+				       (unsigned long long)e, m);
+				memcpy(my, e == 3 ? mx : m2, sizeof my);
+				rng = 900 + seed;
+				CHECK_EQ(random_commit(s, e + 1, my, NP, 60), 0);
+				m = reopen_verified(&s, e + 1, my);
+				CHECKF(m == NULL, "cut %u seed %llu: %s", k,
+				       (unsigned long long)seed, m);
+			}
+			if (s != NULL)
+				pst_store_close(s);
+		}
+	}
+	CHECK(unsure == 16);           /* 2 cuts (the superblock's write and
+					* flush), 8 seeds each */
+	CHECKF(opened_at_3 > 0, "no crash found the new superblock landed");
+	fprintf(stderr, "  %u of 8 crashes opened at the new epoch\n", opened_at_3);
+	plat_blk_close(dev);
+}
+
 /* Pages put after a failed commit join the txn, and the later put of a
  * page wins over the earlier one, as before the failure. */
 TEST(puts_after_a_failed_commit)
@@ -1339,6 +1477,8 @@ int main(void)
 	RUN(truncated_device);
 	RUN(failed_io_keeps_old_epoch);
 	RUN(failed_commit_commits_when_retried);
+	RUN(unrestored_superblock_is_restored_by_the_next_commit);
+	RUN(aborted_txn_keeps_its_blocks_while_the_slot_is_unsure);
 	RUN(puts_after_a_failed_commit);
 	RUN(retried_commit_refuses_lost_blocks);
 	RUN(failed_put_retried_keeps_the_count);
