@@ -98,8 +98,8 @@ int pst_txn_drop_page(struct pst_txn *t, uint64_t pgno);
 int pst_txn_set_meta(struct pst_txn *t, const void *meta, size_t len);
 /* Data and map blocks written and flushed, then the superblock written and
  * flushed. 0: the epoch is committed and the txn is gone. Failure: the store
- * is still at the old epoch and the txn stays open: commit it again, or
- * abort it. When the superblock write failed and so did the write putting
+ * is still at the old epoch and the txn stays open (pages put meanwhile
+ * join it): commit it again, or abort it. When the superblock write failed and so did the write putting
  * the slot's old bytes back, the slot may hold this commit until those
  * bytes are back: the next commit (or txn_begin) writes them first and
  * fails again while it cannot, and the txn's blocks stay allocated (an

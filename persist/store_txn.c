@@ -52,7 +52,8 @@ struct pst_txn {
 				    * only abort                            */
 	struct ulist alloc;        /* blocks this txn allocated (undo on failure) */
 	struct ulist rel;          /* committed blocks the new epoch no longer uses */
-	struct build_mark unsure;  /* the failed build a slot may point at */
+	struct ulist held;         /* a failed build's blocks that the unsure
+				    * slot may reach: freed once it is back */
 	int64_t live_delta;        /* new tree's blocks minus the committed tree's */
 	/* Data blocks put but not yet written: wb_n blocks from wb_first on.
 	 * Their changes are already listed, so a txn never commits (nor gives
@@ -112,6 +113,7 @@ static void txn_free(struct pst_txn *t, bool undo)
 		for (size_t i = 0; i < t->alloc.n; i++)
 			pst_store_unmark(t->s, t->alloc.v[i]);
 	t->s->txn = NULL;
+	free(t->held.v);
 	free(t->alloc.v);
 	free(t->rel.v);
 	free(t->c);
@@ -164,8 +166,9 @@ static int wb_put(struct pst_txn *t, uint64_t b, const void *page)
 
 /* Puts back the other slot's last known bytes after a commit whose
  * superblock write, and the restore right after it, failed: until this
- * succeeds the slot may hold that commit's superblock, so nothing may free
- * or reuse a block the commit wrote, and no other write may happen. */
+ * succeeds the slot may hold that commit's superblock, so no block that
+ * commit wrote may be freed (puts meanwhile only take free blocks, which it
+ * cannot reach), and no new txn may begin. */
 static int restore_other(struct pst_store *s)
 {
 	uint32_t o = s->cur.slot ^ 1;
@@ -319,8 +322,10 @@ bool pst_txn_lost(const struct pst_txn *t)
 }
 
 /* While the other slot may hold this txn's failed commit, its blocks stay
- * allocated (until the store is reopened, which rebuilds free space from
- * the live trees): freed, they could be reused under that superblock. */
+ * allocated until the store is reopened (which rebuilds free space from the
+ * live trees). Freeing them would be safe too, as no txn begins before the
+ * slot is back; keeping them keeps the rule simple: nothing that slot may
+ * reach is freed while it is unsure. */
 void pst_txn_abort(struct pst_txn *t)
 {
 	if (t)
@@ -475,6 +480,19 @@ static void build_undo(struct pst_txn *t, const struct build_mark *m)
 	t->live_delta = m->live_delta;
 }
 
+/* A failed build that the unsure slot may reach: undone in the txn's books
+ * (puts after this are the txn's own, as after any failed commit), but its
+ * blocks stay allocated, held until restore_other succeeds; without memory
+ * to list them they stay so until the store is reopened. */
+static void hold_build(struct pst_txn *t, const struct build_mark *m)
+{
+	for (size_t i = m->alloc_n; i < t->alloc.n; i++)
+		(void)ulist_add(&t->held, t->alloc.v[i]);
+	t->alloc.n = m->alloc_n;
+	t->rel.n = m->rel_n;
+	t->live_delta = m->live_delta;
+}
+
 int pst_txn_commit(struct pst_txn *t)
 {
 	if (t == NULL)
@@ -490,7 +508,9 @@ int pst_txn_commit(struct pst_txn *t)
 		 * point at them. */
 		if ((rc = restore_other(s)) < 0)
 			return rc;
-		build_undo(t, &t->unsure);
+		for (size_t i = 0; i < t->held.n; i++)
+			pst_store_unmark(s, t->held.v[i]);
+		t->held.n = 0;
 	}
 	struct pst_sb nsb = s->cur;
 	struct build_mark mark;
@@ -523,7 +543,7 @@ int pst_txn_commit(struct pst_txn *t)
 			/* The slot may point at this commit's blocks: they
 			 * stay allocated until a later call restores it. */
 			s->slot_unsure = true;
-			t->unsure = mark;
+			hold_build(t, &mark);
 			t->retry = true;
 			pst_store_seterr(s, rc, "%s; restoring superblock %u failed "
 					 "too: the next commit restores it first",

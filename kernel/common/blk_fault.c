@@ -231,26 +231,29 @@ int blkfault_wrap(struct plat_blk *lower, bool own_lower, struct blkfault **out)
 
 struct plat_blk *blkfault_dev(struct blkfault *f) { return &f->pub; }
 
-void blkfault_fail_write(struct blkfault *f, uint64_t n) { f->fail_write = n; }
-void blkfault_fail_flush(struct blkfault *f, uint64_t n) { f->fail_flush = n; }
-void blkfault_cut_at(struct blkfault *f, uint64_t n) { f->cut = n; }
+/* The controls take the device's lock too: a test arms faults and cuts the
+ * power while another thread does I/O. */
+#define LOCKED(f, body) do { plat_mutex_lock((f)->mu); body; \
+			     plat_mutex_unlock((f)->mu); } while (0)
+
+void blkfault_fail_write(struct blkfault *f, uint64_t n) { LOCKED(f, f->fail_write = n); }
+void blkfault_fail_flush(struct blkfault *f, uint64_t n) { LOCKED(f, f->fail_flush = n); }
+void blkfault_cut_at(struct blkfault *f, uint64_t n) { LOCKED(f, f->cut = n); }
 
 void blkfault_tear_write(struct blkfault *f, uint64_t n, uint32_t sectors)
 {
-	f->tear_write = n;
-	f->tear_sectors = sectors;
+	LOCKED(f, f->tear_write = n; f->tear_sectors = sectors);
 }
 
 void blkfault_clear(struct blkfault *f)
 {
-	f->fail_write = f->fail_flush = f->tear_write = f->cut = BF_OFF;
-	f->nflips = 0;
+	LOCKED(f, f->fail_write = f->fail_flush = f->tear_write = f->cut = BF_OFF;
+	       f->nflips = 0);
 }
 
 void blkfault_stats(const struct blkfault *f, struct blkfault_stats *st)
 {
-	*st = f->st;
-	st->dead = f->dead;
+	LOCKED(f, *st = f->st; st->dead = f->dead);
 }
 
 /* xorshift64*: reproducible choices from the seed (not for secrets). */
@@ -266,6 +269,7 @@ int blkfault_power_cut(struct blkfault *f, uint64_t seed)
 {
 	uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
 	int rc = 0;
+	plat_mutex_lock(f->mu);
 	for (size_t i = 0; i < f->nw && rc == 0; i++) {
 		uint64_t r = bf_rand(&x);
 		size_t sectors = f->w[i].len / PLAT_SECTOR_SIZE;
@@ -284,6 +288,7 @@ int blkfault_power_cut(struct blkfault *f, uint64_t seed)
 	f->cut = BF_OFF;
 	if (rc == 0)
 		rc = plat_blk_flush(f->lower);
+	plat_mutex_unlock(f->mu);
 	return rc;
 }
 

@@ -8,7 +8,9 @@
  * writes reach the lower device, some torn to a prefix of their sectors.
  * Countdowns ("the nth write from now") count from 0 = the next one. The
  * device operations are serialised (a read may come from one thread while
- * another flushes); the controls below are for one test thread. */
+ * another flushes); the controls below are for one test thread, and the
+ * countdowns, clear, stats and power_cut may run while other threads do
+ * I/O (they take the same lock; the flips and truncate may not). */
 #ifndef PHANTOM_BLK_FAULT_H
 #define PHANTOM_BLK_FAULT_H
 
