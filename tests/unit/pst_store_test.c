@@ -1082,6 +1082,76 @@ TEST(unrestored_superblock_is_restored_by_the_next_commit)
 	plat_blk_close(dev);
 }
 
+/* The same failure, power back, then the txn changes on: every page it
+ * had changed and 40 more are put again or dropped, and the retry itself
+ * fails once more (each write or flush in turn) after the slot is back.
+ * The commit after that lands with the model, and the free-block count
+ * matches a reopen's walk. */
+TEST(puts_and_a_second_failure_after_an_unsure_slot)
+{
+	static uint32_t m1[NP], m2[NP], mx[NP];
+	static uint8_t page[PG];
+	struct pst_store *s;
+	struct pst_txn *t;
+	char why[512];
+	unsigned unsure = 0, second = 0;
+	for (unsigned k = 0; k < 64; k++) {
+		for (unsigned j = 0; j < 40; j++) {
+			CHECK_EQ(two_epochs(256, m1, m2), 0);
+			CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
+			memcpy(mx, m2, sizeof mx);
+			rng = 7;
+			CHECK_EQ(random_txn(s, 3, mx, NP, 40, &t), 0);
+			blkfault_cut_at(bf, k);
+			int rc = pst_txn_commit(t);
+			if (rc == 0 || !strstr(pst_store_last_error(s),
+					       "restores it first")) {
+				if (rc < 0)
+					pst_txn_abort(t);
+				pst_store_close(s);
+				if (rc == 0)
+					k = 64;         /* past the commit */
+				break;
+			}
+			unsure++;
+			CHECK_EQ(blkfault_power_cut(bf, k), 0);
+			for (uint64_t p = 0; p < NP; p++) {
+				if (mx[p] == m2[p] && !(p >= 100 && p < 140))
+					continue;
+				if (p % 5 == 0) {
+					mx[p] = 0;
+					CHECK_EQ(pst_txn_drop_page(t, p), 0);
+					continue;
+				}
+				mx[p] = 8000 + (uint32_t)p;
+				gen(p, mx[p], page);
+				CHECK_EQ(pst_txn_put_page(t, p, page), 0);
+			}
+			if (j % 2)
+				blkfault_fail_write(bf, j / 2);
+			else
+				blkfault_fail_flush(bf, j / 2);
+			rc = pst_txn_commit(t);
+			blkfault_clear(bf);
+			if (rc < 0) {
+				second++;
+				CHECK(!pst_txn_lost(t));
+				rc = pst_txn_commit(t);
+			}
+			CHECKF(rc == 0, "cut %u fault %u: %.300s", k, j,
+			       pst_store_last_error(s));
+			uint64_t free_blocks = pst_store_free_blocks(s);
+			const char *m = reopen_verified(&s, 3, mx);
+			CHECKF(m == NULL, "cut %u fault %u: %s", k, j, m);
+			CHECK_EQ(pst_store_free_blocks(s), free_blocks);
+			pst_store_close(s);
+		}
+	}
+	CHECK_EQ(unsure, 80);          /* 2 cuts, 40 faults each */
+	CHECK(second > 20);
+	plat_blk_close(dev);
+}
+
 /* The same failure, then no retry: the txn is aborted while the slot may
  * still point at its blocks. They stay allocated (a later txn must not
  * overwrite what that superblock reaches); the next txn_begin puts the
@@ -1489,6 +1559,7 @@ int main(void)
 	RUN(failed_io_keeps_old_epoch);
 	RUN(failed_commit_commits_when_retried);
 	RUN(unrestored_superblock_is_restored_by_the_next_commit);
+	RUN(puts_and_a_second_failure_after_an_unsure_slot);
 	RUN(aborted_txn_keeps_its_blocks_while_the_slot_is_unsure);
 	RUN(puts_after_a_failed_commit);
 	RUN(retried_commit_refuses_lost_blocks);
