@@ -1012,6 +1012,38 @@ TEST(failed_commit_commits_when_retried)
 	plat_blk_close(dev);
 }
 
+/* Epochs 1 and 2 (model m2), then a seeded epoch-3 txn (model mx) whose
+ * commit loses the power at its k-th write or flush. 1: that left the
+ * superblock slot unsure, the store open in *s at epoch 2 with the txn in
+ * *t; 0: it did not (an earlier I/O failed, handled by other tests, or the
+ * commit was done before the k-th; *past says which), the store closed.
+ * free_before: the store's free blocks before the txn. */
+static uint64_t free_before;
+static int commit_cut_at(unsigned k, uint64_t seed, uint32_t *m2, uint32_t *mx,
+			 struct pst_store **s, struct pst_txn **t, bool *past)
+{
+	static uint32_t m1[NP];
+	char why[512];
+	*past = false;
+	if (two_epochs(256, m1, m2) != 0 ||
+	    pst_store_open(dev, s, why, sizeof why) != 0)
+		return -1;
+	memcpy(mx, m2, NP * sizeof *mx);
+	rng = seed;
+	free_before = pst_store_free_blocks(*s);
+	if (random_txn(*s, 3, mx, NP, 40, t) != 0)
+		return -1;
+	blkfault_cut_at(bf, k);
+	int rc = pst_txn_commit(*t);
+	if (rc < 0 && strstr(pst_store_last_error(*s), "restores it first"))
+		return 1;
+	if (rc < 0)
+		pst_txn_abort(*t);
+	*past = rc == 0;
+	pst_store_close(*s);
+	return 0;
+}
+
 /* Power goes at the k-th write or flush of a commit and stays off: every
  * later I/O fails too, so when k is the superblock's write or its flush,
  * putting the slot's old bytes back fails as well, and the slot may hold
@@ -1025,32 +1057,19 @@ TEST(failed_commit_commits_when_retried)
  *    reopens at epoch 3 without falling back. */
 TEST(unrestored_superblock_is_restored_by_the_next_commit)
 {
-	static uint32_t m1[NP], m2[NP], mx[NP];
+	static uint32_t m2[NP], mx[NP];
+	static uint8_t page[PG];
 	struct pst_store *s;
 	struct pst_txn *t;
-	char why[512];
-	static uint8_t page[PG];
 	unsigned unsure = 0;
 	for (unsigned i = 0; i < 128; i++) {
 		unsigned k = i / 2;
-		bool more = i % 2;
-		CHECK_EQ(two_epochs(256, m1, m2), 0);
-		CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
-		memcpy(mx, m2, sizeof mx);
-		rng = 7;
-		CHECK_EQ(random_txn(s, 3, mx, NP, 40, &t), 0);
-		blkfault_cut_at(bf, k);
-		int rc = pst_txn_commit(t);
-		if (rc == 0) {                 /* k past the commit's last I/O */
-			pst_store_close(s);
-			if (more)
+		bool more = i % 2, past;
+		int rc = commit_cut_at(k, 7, m2, mx, &s, &t, &past);
+		CHECK(rc >= 0);
+		if (rc <= 0) {
+			if (past && more)
 				break;
-			continue;
-		}
-		CHECK_EQ(rc, -ERR_IO);
-		if (!strstr(pst_store_last_error(s), "restores it first")) {
-			pst_txn_abort(t);      /* an earlier I/O: other tests */
-			pst_store_close(s);
 			continue;
 		}
 		unsure++;
@@ -1089,27 +1108,18 @@ TEST(unrestored_superblock_is_restored_by_the_next_commit)
  * matches a reopen's walk. */
 TEST(puts_and_a_second_failure_after_an_unsure_slot)
 {
-	static uint32_t m1[NP], m2[NP], mx[NP];
+	static uint32_t m2[NP], mx[NP];
 	static uint8_t page[PG];
 	struct pst_store *s;
 	struct pst_txn *t;
-	char why[512];
 	unsigned unsure = 0, second = 0;
 	for (unsigned k = 0; k < 64; k++) {
 		for (unsigned j = 0; j < 40; j++) {
-			CHECK_EQ(two_epochs(256, m1, m2), 0);
-			CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
-			memcpy(mx, m2, sizeof mx);
-			rng = 7;
-			CHECK_EQ(random_txn(s, 3, mx, NP, 40, &t), 0);
-			blkfault_cut_at(bf, k);
-			int rc = pst_txn_commit(t);
-			if (rc == 0 || !strstr(pst_store_last_error(s),
-					       "restores it first")) {
-				if (rc < 0)
-					pst_txn_abort(t);
-				pst_store_close(s);
-				if (rc == 0)
+			bool past;
+			int rc = commit_cut_at(k, 7, m2, mx, &s, &t, &past);
+			CHECK(rc >= 0);
+			if (rc <= 0) {
+				if (past)
 					k = 64;         /* past the commit */
 				break;
 			}
@@ -1159,34 +1169,24 @@ TEST(puts_and_a_second_failure_after_an_unsure_slot)
  * open) at the unsure point opens at epoch 2 or 3, either whole. */
 TEST(aborted_txn_keeps_its_blocks_while_the_slot_is_unsure)
 {
-	static uint32_t m1[NP], m2[NP], mx[NP], my[NP];
+	static uint32_t m2[NP], mx[NP], my[NP];
 	struct pst_store *s;
 	struct pst_txn *t;
 	char why[512];
 	unsigned unsure = 0, opened_at_3 = 0;
 	for (unsigned k = 0; k < 64; k++) {
 		for (uint64_t seed = 0; seed < 8; seed++) {
-			CHECK_EQ(two_epochs(256, m1, m2), 0);
-			CHECK_EQ(pst_store_open(dev, &s, why, sizeof why), 0);
-			memcpy(mx, m2, sizeof mx);
-			rng = 11 + seed;
-			uint64_t free0 = pst_store_free_blocks(s);
-			CHECK_EQ(random_txn(s, 3, mx, NP, 40, &t), 0);
-			blkfault_cut_at(bf, k);
-			int rc = pst_txn_commit(t);
-			bool is_unsure = rc < 0 && strstr(pst_store_last_error(s),
-							  "restores it first");
-			if (!is_unsure) {
-				if (rc < 0)
-					pst_txn_abort(t);
-				pst_store_close(s);
-				if (rc == 0)
+			bool past;
+			int rc = commit_cut_at(k, 11 + seed, m2, mx, &s, &t, &past);
+			CHECK(rc >= 0);
+			if (rc <= 0) {
+				if (past)
 					k = 64;             /* past the commit */
 				continue;
 			}
 			unsure++;
 			uint64_t held = pst_store_free_blocks(s);
-			CHECK(held < free0);
+			CHECK(held < free_before);
 			pst_txn_abort(t);
 			CHECK_EQ(pst_store_free_blocks(s), held);   /* kept */
 			if (seed % 2 == 0) {
