@@ -9,45 +9,21 @@
 #include "check.h"
 #include "hosted.h"
 #include "blk_fault.h"
+#include "ram_blk.h"
 
 #define SEC PLAT_SECTOR_SIZE
 #define DISK (64 * SEC)
 
-/* In-memory lower device that counts its flushes. */
-struct ram {
-	struct plat_blk pub;
-	uint8_t data[DISK];
-	int flushes;
-};
-
-static int ram_read(struct plat_blk *b, uint64_t off, void *buf, size_t len)
-{
-	memcpy(buf, ((struct ram *)b)->data + off, len);
-	return 0;
-}
-static int ram_write(struct plat_blk *b, uint64_t off, const void *buf, size_t len)
-{
-	memcpy(((struct ram *)b)->data + off, buf, len);
-	return 0;
-}
-static int ram_flush(struct plat_blk *b)
-{
-	((struct ram *)b)->flushes++;
-	return 0;
-}
-static void ram_close(struct plat_blk *b) { (void)b; }
-static const struct plat_blk_ops ram_ops = { ram_read, ram_write, ram_flush, ram_close };
-
-static struct ram ram;
+/* The lower device: in memory, counting its flushes. */
+static uint8_t disk[DISK];
+static struct ram_blk ram;
 static struct blkfault *f;
 static struct plat_blk *d;
 
 static void setup(void)
 {
-	memset(&ram, 0, sizeof ram);
-	ram.pub.ops = &ram_ops;
-	ram.pub.size = DISK;
-	ram.pub.name = "ram";
+	memset(disk, 0, sizeof disk);
+	ram_blk_init(&ram, disk, DISK);
 	f = NULL;
 	if (blkfault_wrap(&ram.pub, false, &f) == 0)
 		d = blkfault_dev(f);

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "check.h"
+#include "ram_blk.h"
 #include "../../persist/store_int.h"      /* the superblock codec */
 #include "../../kernel/hosted/hosted.h"   /* tests get only -Ikernel/include */
 
@@ -24,44 +25,14 @@
 #define NP 700u       /* two map levels */
 
 /* ---- in-memory disk that counts what is done to it ------------------ */
-struct ram {
-	struct plat_blk pub;
-	uint8_t *data;
-	uint64_t cap;                 /* bytes allocated; pub.size <= cap */
-	uint64_t writes, flushes;
-};
-static int ram_read(struct plat_blk *b, uint64_t off, void *buf, size_t len)
-{
-	memcpy(buf, ((struct ram *)b)->data + off, len);
-	return 0;
-}
-static int ram_write(struct plat_blk *b, uint64_t off, const void *buf, size_t len)
-{
-	struct ram *r = (struct ram *)b;
-	memcpy(r->data + off, buf, len);
-	r->writes++;
-	return 0;
-}
-static int ram_flush(struct plat_blk *b)
-{
-	((struct ram *)b)->flushes++;
-	return 0;
-}
-static void ram_close(struct plat_blk *b) { (void)b; }
-static const struct plat_blk_ops ram_ops = { ram_read, ram_write, ram_flush, ram_close };
-
-static struct ram ram;
+static struct ram_blk ram;
 static struct plat_blk *const dev = &ram.pub;
 
 /* A fresh zeroed disk of `blocks` blocks, with room to grow to `cap`. */
 static void disk_new(uint64_t blocks, uint64_t cap)
 {
 	free(ram.data);
-	ram.data = calloc(cap, PG);
-	ram.cap = cap * PG;
-	ram.pub.ops = &ram_ops;
-	ram.pub.size = blocks * PG;
-	ram.pub.name = "ram";
+	ram_blk_init(&ram, calloc(cap, PG), blocks * PG);
 }
 
 /* Epoch e's changes: a few pages written, one dropped. */

@@ -14,32 +14,14 @@
 
 #include "check.h"
 #include "blk_fault.h"
+#include "ram_blk.h"
 #include "../../persist/store.h"
 #include "../../persist/delta_format.h"
 #include "../../kernel/hosted/hosted.h"   /* tests get only -Ikernel/include */
 
 #define PG 4096u
 
-/* ---- in-memory disk ------------------------------------------------- */
-struct ram {
-	struct plat_blk pub;
-	uint8_t *data;
-};
-static int ram_read(struct plat_blk *b, uint64_t off, void *buf, size_t len)
-{
-	memcpy(buf, ((struct ram *)b)->data + off, len);
-	return 0;
-}
-static int ram_write(struct plat_blk *b, uint64_t off, const void *buf, size_t len)
-{
-	memcpy(((struct ram *)b)->data + off, buf, len);
-	return 0;
-}
-static int ram_flush(struct plat_blk *b) { (void)b; return 0; }
-static void ram_close(struct plat_blk *b) { (void)b; }
-static const struct plat_blk_ops ram_ops = { ram_read, ram_write, ram_flush, ram_close };
-
-static struct ram ram;
+static struct ram_blk ram;   /* the disk, in memory */
 static struct blkfault *bf;
 static struct plat_blk *dev;
 
@@ -47,10 +29,7 @@ static struct plat_blk *dev;
 static void disk_new(uint64_t blocks)
 {
 	free(ram.data);
-	ram.data = calloc(blocks, PG);
-	ram.pub.ops = &ram_ops;
-	ram.pub.size = blocks * PG;
-	ram.pub.name = "ram";
+	ram_blk_init(&ram, calloc(blocks, PG), blocks * PG);
 	bf = NULL;
 	if (blkfault_wrap(&ram.pub, false, &bf) == 0)
 		dev = blkfault_dev(bf);
