@@ -175,6 +175,22 @@ static const char *opens_at(uint64_t epoch, bool fell_back, const char *need)
 	return msg[0] ? msg : NULL;
 }
 
+/* The forged slot was the only problem: with its saved bytes back, the
+ * disk opens at `epoch` (fell_back as given). */
+static const char *put_back_opens(uint32_t slot, const uint8_t *saved,
+				  uint64_t epoch, bool fell_back)
+{
+	memcpy(slot_bytes(slot), saved, PG);
+	return opens_at(epoch, fell_back, NULL);
+}
+
+/* Frees the disk at a test's end. */
+static void disk_free(void)
+{
+	free(ram.data);
+	ram.data = NULL;
+}
+
 /* ---- two valid superblocks that cannot both be true ------------------ */
 TEST(same_epoch_refused)
 {
@@ -192,12 +208,9 @@ TEST(same_epoch_refused)
 	const char *m = refused(-ERR_CORRUPT, "both superblocks claim the same "
 				"epoch", "(epochs 4 and 4)");
 	CHECKF(m == NULL, "%s", m);
-	/* The forged epoch was the only problem. */
-	memcpy(slot_bytes(o), saved, PG);
-	m = opens_at(4, false, NULL);
+	m = put_back_opens(o, saved, 4, false);
 	CHECKF(m == NULL, "%s", m);
-	free(ram.data);
-	ram.data = NULL;
+	disk_free();
 }
 
 /* A superblock from a differently sized store (or a grown device) next to
@@ -226,12 +239,10 @@ TEST(size_disagreement_refused)
 		const char *m = refused(-ERR_CORRUPT, "the superblocks disagree on "
 					"device or arena size", want);
 		CHECKF(m == NULL, "%s %s", what ? "arena_pages:" : "dev_blocks:", m);
-		memcpy(slot_bytes(o), saved, PG);
-		m = opens_at(4, false, NULL);
+		m = put_back_opens(o, saved, 4, false);
 		CHECKF(m == NULL, "%s", m);
 	}
-	free(ram.data);
-	ram.data = NULL;
+	disk_free();
 }
 
 /* The newest tree is damaged and the other slot holds an older epoch than
@@ -263,11 +274,9 @@ TEST(fallback_to_non_predecessor_refused)
 		 "epoch 2, not the predecessor 3", o);
 	m = refused(-ERR_CORRUPT, want[0], want[1]);
 	CHECKF(m == NULL, "%s", m);
-	memcpy(slot_bytes(o), saved, PG);
-	m = opens_at(3, true, NULL);
+	m = put_back_opens(o, saved, 3, true);
 	CHECKF(m == NULL, "%s", m);
-	free(ram.data);
-	ram.data = NULL;
+	disk_free();
 }
 
 /* ---- fields the format fixes to zero ---------------------------------- */
@@ -292,8 +301,7 @@ TEST(root_sum_without_root_refused)
 				"(epoch 0): root checksum is not 0 but there is "
 				"no root block", "superblock 1 (block 1) is empty");
 	CHECKF(m == NULL, "%s", m);
-	memcpy(slot_bytes(0), saved, PG);
-	m = opens_at(0, false, NULL);
+	m = put_back_opens(0, saved, 0, false);
 	CHECKF(m == NULL, "%s", m);
 
 	/* Emptied by commits: epoch 2 drops what epoch 1 wrote. */
@@ -316,8 +324,7 @@ TEST(root_sum_without_root_refused)
 	sb_put(&sb);
 	m = opens_at(1, true, "superblock 0 (epoch 2): root checksum is not 0");
 	CHECKF(m == NULL, "%s", m);
-	free(ram.data);
-	ram.data = NULL;
+	disk_free();
 }
 
 /* Reserved bytes, and meta bytes past meta_len, are zero; a superblock
@@ -366,8 +373,7 @@ TEST(stray_bytes_refused)
 	resum(1);
 	const char *m = opens_at(1, false, NULL);
 	CHECKF(m == NULL, "%s", m);
-	free(ram.data);
-	ram.data = NULL;
+	disk_free();
 }
 
 int main(void)
