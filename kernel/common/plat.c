@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "plat.h"
 
@@ -58,5 +59,9 @@ void plat_panic(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	if (!plat_active) {            /* portable code run without a platform (tests) */
+		fprintf(stderr, "panic: %s\n", buf);
+		abort();
+	}
 	plat_active->halt(buf);
 }
