@@ -1,7 +1,8 @@
 /* arena.c — the persistent arena: reservation, lazy page-in, the fault handler
  * (dirty tracking and copy-on-write of pages still being saved), the per-page
- * state table, the COW slot pool and declared-unused pages; the snapshot
- * instant is in arena_save.c. State word layout and thread rules: arena.h.
+ * state table, the COW slot pool, declared-unused pages and the volatile
+ * range; the snapshot instant is in arena_save.c. State word layout and
+ * thread rules: arena.h.
  * Everything the fault handler touches is preallocated; it synchronises only
  * through atomics. */
 #include <stdlib.h>
@@ -220,8 +221,9 @@ static int unprotect_dirty(struct pst_pg *e, void *addr)
 }
 
 /* Fault-around for a write to pgno, now DIRTY (arena.h): takes the
- * window's neighbours that are present, need no wait and are not COLD
- * (saved unchanged since they were last taken), then unprotects each run
+ * window's neighbours that are present (so never a volatile page: absent
+ * or SCRATCH), need no wait and are not COLD (saved unchanged since they
+ * were last taken), then unprotects each run
  * of taken pages with one call. A HOT page's window is its aligned block of
  * HOT pages; a sequential write's (`ahead`) is the pages after it, and
  * when pgno itself was COLD (`warm`: a write proving its cooling wrong)
@@ -357,6 +359,46 @@ static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 	}
 }
 
+/* pgno lies in the volatile range (pst_arena_set_volatile). */
+static bool in_volatile(struct pst_arena *a, uint64_t pgno)
+{
+	uint64_t r = LOAD(&a->volatile_range);
+	return pgno >= (r >> 32) && pgno < (uint32_t)r;
+}
+
+/* A fault on a volatile page: the first touch fills it with zeros,
+ * read-write, and leaves it SCRATCH (UNUSED and any DIRTY or save bits
+ * kept, so its declaration is still reported); no pager, no listing.
+ * LOADING serialises first touches, as a second fill would wipe what the
+ * first toucher wrote since; a fault on a SCRATCH page raced that fill,
+ * so the protection is applied again, idempotently. */
+static int scratch_fault(struct pst_arena *a, uint32_t pgno, struct pst_pg *e)
+{
+	void *addr = page_addr(a, pgno);
+	for (unsigned spins = 0;;) {
+		uint32_t s = LOAD(&e->st);
+		switch (s & RES_MASK) {
+		case RES_SCRATCH:
+			BUMP(&a->volatile_faults, 1);
+			return plat_mem_protect(addr, PG, PLAT_PROT_RW);
+		case RES_LOADING:
+			backoff(&spins);
+			continue;
+		case RES_PRESENT:
+			plat_panic("pst_arena_set_volatile: page %u "
+				   "touched during the call", pgno);
+		}
+		if (!CAS(&e->st, &s, (s & ~RES_MASK) | RES_LOADING))
+			continue;
+		int rc = plat_page_fill(addr, zero_page, PLAT_PROT_RW);
+		set_res_bits(e, (s & ~RES_MASK) |
+			     (rc == 0 ? RES_SCRATCH : RES_ABSENT));
+		if (rc == 0)
+			BUMP(&a->volatile_faults, 1);
+		return rc;
+	}
+}
+
 void pst_arena_set_dirty_hook(struct pst_arena *a,
 			      void (*fn)(void *ctx, uint32_t pgno), void *ctx)
 {
@@ -374,7 +416,10 @@ static bool arena_fault(void *ctx, void *addr, bool is_write)
 	if ((uintptr_t)addr < (uintptr_t)a->base || off / PG >= a->npages)
 		return false;
 	uint32_t pgno = (uint32_t)(off / PG);
-	return fault_page(a, pgno, pg_entry(a, pgno, true), is_write) == 0;
+	struct pst_pg *e = pg_entry(a, pgno, true);
+	if (in_volatile(a, pgno))
+		return scratch_fault(a, pgno, e) == 0;
+	return fault_page(a, pgno, e, is_write) == 0;
 }
 
 /* ---- open / close / stats ------------------------------------------------ */
@@ -475,6 +520,7 @@ void pst_arena_stats(struct pst_arena *a, struct pst_arena_stats *o)
 	o->cow_waits = LOAD(&a->cow_waits);
 	o->cow_wait_ns = LOAD(&a->cow_wait_ns);
 	o->leaf_waits = LOAD(&a->leaf_waits);
+	o->volatile_faults = LOAD(&a->volatile_faults);
 	o->cow_free = LOAD(&a->cow_free);
 	o->cow_total = a->cow_n;
 }
@@ -496,8 +542,8 @@ void pst_arena_save_lost(struct pst_arena *a, uint32_t pgno)
 			continue;
 		}
 		/* Present: listed, still protected, so its next write takes
-		 * the DIRTY path. Absent: it was saved as unused, and is so
-		 * again. */
+		 * the DIRTY path. Absent or SCRATCH: it was saved as unused,
+		 * and is so again. */
 		if ((s & RES_MASK) == RES_ABSENT && !(s & ST_UNUSED))
 			return;
 		if (CAS(&e->st, &s, (s | ST_DIRTY) & ~ST_COLD)) {
@@ -570,12 +616,15 @@ static int declare_run(struct pst_arena *a, uint64_t pgno, uint64_t count)
  * this epoch's list already, or an earlier epoch saved it as unused (and
  * a lost epoch's re-listing, pst_arena_save_lost, covers it either way).
  * So a heap may declare a free block again at every collection and pay
- * only for the pages touched since. */
-static bool already_unused(struct pst_arena *a, uint64_t pgno)
+ * only for the pages touched since. A volatile page is skipped too: it was
+ * declared when the range was set, and dropping its scratch memory would
+ * only cost a trap and a listing. */
+static bool declare_skips(struct pst_arena *a, uint64_t pgno)
 {
 	struct pst_pg *e = pg_lookup(a, (uint32_t)pgno);
 	uint32_t s = e == NULL ? 0 : LOAD(&e->st);
-	return (s & RES_MASK) == RES_ABSENT && (s & ST_UNUSED);
+	return ((s & RES_MASK) == RES_ABSENT && (s & ST_UNUSED)) ||
+	       in_volatile(a, pgno);
 }
 
 int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,
@@ -584,12 +633,12 @@ int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,
 	if (a == NULL || pgno > a->npages || count > a->npages - pgno)
 		return -ERR_RANGE;
 	for (uint64_t p = pgno, end = pgno + count; p < end;) {
-		if (already_unused(a, p)) {
+		if (declare_skips(a, p)) {
 			p++;
 			continue;
 		}
 		uint64_t q = p + 1;
-		while (q < end && !already_unused(a, q))
+		while (q < end && !declare_skips(a, q))
 			q++;
 		int rc = declare_run(a, p, q - p);
 		if (rc != 0)
@@ -597,4 +646,23 @@ int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,
 		p = q;
 	}
 	return 0;
+}
+
+/* ---- the volatile range ------------------------------------------------- */
+
+/* arena.h. Declared first, published after: until then the range's pages
+ * take the ordinary fault path, and the declaration skips none of them. */
+int pst_arena_set_volatile(struct pst_arena *a, uint64_t pgno, uint64_t count)
+{
+	if (a == NULL || count == 0 || pgno > a->npages ||
+	    count > a->npages - pgno)
+		return -ERR_INVAL;
+	uint64_t want = pgno << 32 | (pgno + count);
+	uint64_t cur = LOAD(&a->volatile_range);
+	if (cur != 0)
+		return cur == want ? 0 : -ERR_INVAL;
+	int rc = pst_arena_declare_unused(a, pgno, count);
+	if (rc == 0 && !CAS(&a->volatile_range, &cur, want))
+		rc = cur == want ? 0 : -ERR_INVAL;    /* a racing call */
+	return rc;
 }

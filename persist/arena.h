@@ -11,10 +11,14 @@
  *  | COW slot (when COPIED) |COLD|HOT| save |UNUSED|DIRTY | res |
  *  +------------------------+----+---+------+------+------+-----+
  *   res:   ABSENT (PROT_NONE, never paged in or discarded) / LOADING (being
- *          paged in, or being declared unused) / PRESENT
+ *          paged in, or being declared unused) / PRESENT / SCRATCH (a
+ *          volatile page touched since the call: read-write, untracked;
+ *          never PRESENT, so no protection, prepare or fault-around
+ *          looking for present pages ever sees it)
  *   DIRTY: the page is on the current epoch's dirty list (at most once), and
  *          is read-write or about to be (the faulting thread is unprotecting it)
- *   UNUSED:declared unused (absent; reads as zeros, not from the pager)
+ *   UNUSED:declared unused (absent or SCRATCH; reads as zeros, not from
+ *          the pager)
  *   save:  NONE / PENDING (closing epoch, not yet saved) / PENDING_UNUSED /
  *          SAVING (writer copying it) / COPYING (fault handler copying it) /
  *          COPIED (its instant contents sit in a COW slot) /
@@ -112,6 +116,9 @@ struct pst_arena_stats {
 	uint64_t cow_waits;      /* faults that waited for a free COW slot        */
 	uint64_t cow_wait_ns;    /* total time mutators waited for COW slots      */
 	uint64_t leaf_waits;     /* faults that waited for a leaf refill          */
+	uint64_t volatile_faults;/* faults on volatile pages: a first touch
+				  * (zero-filled) or one racing it; counted
+				  * nowhere else                              */
 	uint32_t cow_free;       /* free COW slots now                            */
 	uint32_t cow_total;
 };
@@ -137,10 +144,27 @@ int pst_arena_refill(struct pst_arena *a);
  * of zeros, saved as a page. Pages still unused and untouched since an
  * earlier declaration are skipped (they cost a state lookup, no listing and
  * no system call), so declaring a range again is cheap. Leaves for the whole
- * range are allocated (32 KiB per 16 MiB). Called by a mutator; no thread
- * may access the range meanwhile. */
+ * range are allocated (32 KiB per 16 MiB). Pages of the volatile range
+ * (below) are skipped: they hold nothing the store keeps. Called by a
+ * mutator; no thread may access the range meanwhile. */
 int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,
 			     uint64_t count);
+
+/* [pgno, pgno+count) becomes scratch memory for the rest of this open of
+ * the arena (the VM's nursery, empty at every snapshot instant). What the
+ * range held is dropped first, exactly as by pst_arena_declare_unused (the
+ * current epoch reports those pages unused, so the store stops holding
+ * them). From then on the first touch of a page (read or write) gives it
+ * zeros, read-write, without the pager and without listing it dirty, and
+ * nothing protects it again: it is never trapped on, listed in a batch,
+ * copied, taken by fault-around or saved. Its contents are lost at close or
+ * crash; a reopen reads the range as of the last committed epoch (zeros
+ * once the epoch of the call committed) until this is called again. One
+ * range per open: -ERR_INVAL for count 0, a range past the arena's end, or
+ * a range other than the one already set (the same range again is a no-op
+ * returning 0). Called by a mutator; no thread may access the range until
+ * it returns. */
+int pst_arena_set_volatile(struct pst_arena *a, uint64_t pgno, uint64_t count);
 
 /* ---- for the snapshot engine (snapshot.c) only ------------------------- */
 

@@ -22,6 +22,7 @@
 #define RES_ABSENT        0x0u
 #define RES_LOADING       0x1u
 #define RES_PRESENT       0x2u
+#define RES_SCRATCH       0x3u                /* volatile, touched: RW      */
 #define ST_DIRTY          0x4u
 #define ST_UNUSED         0x8u
 #define SAVE_SHIFT        4u
@@ -71,11 +72,14 @@ struct pst_arena {
 	void (*test_dirty_hook)(void *ctx, uint32_t pgno);
 	void *test_dirty_ctx;
 	uint32_t around;             /* write fault-around window (pages)     */
+	/* The volatile range [lo, hi) as lo << 32 | hi, 0 while none: set
+	 * once per open (pst_arena_set_volatile), read by the fault path. */
+	_Atomic uint64_t volatile_range;
 	uint32_t *hot_prev;          /* a freed batch's pages: HOT to retire  */
 	size_t nhot_prev;
 	_Atomic uint64_t around_pages;
 	_Atomic uint64_t read_faults, write_faults, page_ins, pager_hits,
-		cow_copies, cow_waits, cow_wait_ns, leaf_waits;
+		cow_copies, cow_waits, cow_wait_ns, leaf_waits, volatile_faults;
 };
 
 #define LOAD(p)        atomic_load_explicit((p), memory_order_acquire)

@@ -41,7 +41,9 @@ static bool gap_present(struct pst_arena *a, uint32_t from, uint32_t to)
 /* Re-protects the present pages of prot[0..n) (ascending), one run per
  * call (each call may split a VMA; see BAREMETAL-NOTES, max_map_count). A
  * run bridges a gap of up to MERGE_GAP pages that are all present: those
- * are clean or already re-protected, so read-only. Cost O(n). */
+ * are clean or already re-protected, so read-only (a SCRATCH page, writable
+ * for good, is not present: a run never spans the volatile range). Cost
+ * O(n). */
 static int protect_runs(struct pst_arena *a, const uint32_t *prot, size_t n,
 			bool in_instant)
 {
