@@ -100,10 +100,20 @@ static inline void set_colour(const struct vm_root *r, const void *o, unsigned c
 	*w = (*w & ~(3ull << sh)) | ((uint64_t)c << sh);
 }
 
-/* The heap and its bitmap share [lo, hi): the bitmap takes the end,
- * 8 bytes per 512 bytes of heap (1/65 of the space). */
-void vm_heap_init(struct vm_root *r, uint64_t lo, uint64_t hi)
+/* [lo, hi) holds the heap, its bitmap and the nursery: the nursery takes
+ * the last young_bytes (whole pages, the host may make them volatile),
+ * the bitmap the end of the rest, 8 bytes per 512 bytes of heap (1/65). */
+void vm_heap_init(struct vm_root *r, uint64_t lo, uint64_t hi, uint64_t young_bytes)
 {
+	young_bytes &= ~(uint64_t)(VM_PAGE - 1);
+	r->young_hi = page_down(hi);
+	r->young_lo = young_bytes ? r->young_hi - young_bytes : r->young_hi;
+	r->young_top = r->young_lo;
+	r->young_rem = r->young_hi;
+	r->young_end = r->young_hi - r->young_lo > VM_YOUNG_ROUND_MIN ?
+		r->young_lo + VM_YOUNG_ROUND_MIN : r->young_hi;
+	if (young_bytes)
+		hi = r->young_lo;
 	uint64_t words = (hi - lo) / (GC_HEAP_PER_WORD + 8) + 1;
 	r->gc_bits = (hi - words * 8) & ~(uint64_t)7;
 	r->gc_bits_words = words;
@@ -139,6 +149,16 @@ bool vm_heap_fits(const struct vm_root *r, uintptr_t base, size_t size)
 	      r->gc_bits_words >= (r->heap_hi - r->heap_lo + GC_HEAP_PER_WORD - 1) /
 				   GC_HEAP_PER_WORD))
 		return false;
+	/* The nursery: after the bitmap, and empty (the host only ever sees
+	 * it so, and a snapshot is taken only then). */
+	if (!(r->young_lo <= r->young_hi && r->young_hi <= end &&
+	      r->young_lo >= r->gc_bits + 8 * r->gc_bits_words &&
+	      (r->young_lo == r->young_hi ||
+	       ((r->young_lo | r->young_hi) & (VM_PAGE - 1)) == 0) &&
+	      r->young_top == r->young_lo && r->young_rem == r->young_hi &&
+	      r->young_end >= r->young_lo && r->young_end <= r->young_hi &&
+	      !r->young_overflow))
+		return false;
 	if (r->gc_marking) {
 		if (r->gc_ngray > VM_GC_GRAY || r->gc_scan < r->heap_lo ||
 		    r->gc_scan > r->bump || (r->gc_scan & 7) ||
@@ -164,6 +184,7 @@ static void put_free(struct vm_root *r, uint64_t addr, uint64_t words)
 	b->h.discarded = 0;
 	b->h.aged = 0;
 	b->h.carved = 0;
+	b->h.stack = 0;
 	set_colour(r, b, 0);
 	uint64_t *list = words < VM_SMALL_LISTS ? &r->free_small[words] : &r->free_large;
 	b->next = (struct free_blk *)(uintptr_t)*list;
@@ -179,7 +200,9 @@ static void put_free(struct vm_root *r, uint64_t addr, uint64_t words)
  * another pass); one above it is found by this pass. */
 static void shade_to(struct vm_root *r, bool stack, vm_value v)
 {
-	if (!vm_is_ref(v))
+	/* Young objects are not coloured: the nursery is a root (begin_cycle)
+	 * and its survivors are born black (vm_heap_promote). */
+	if (!vm_is_ref(v) || vm_is_young(r, v))
 		return;
 	struct vm_obj *o = vm_ptr(v);
 	if (colour(r, o) & GC_MARK)
@@ -243,6 +266,14 @@ static void begin_cycle(struct vm_root *r)
 		vm_gc_shade(r, vm_ref(t));
 		scan(r, &t->h);
 	}
+	/* And what the young objects reference now (they are not marked
+	 * themselves, so this is their part of the snapshot). */
+	for (uint64_t a = r->young_lo; a < r->young_top;) {
+		struct vm_obj *o = (struct vm_obj *)(uintptr_t)a;
+		for (uint32_t i = 0; i < o->nrefs; i++)
+			shade_to(r, true, ((vm_value *)(o + 1))[i]);
+		a += (uint64_t)o->words * 8;
+	}
 }
 
 /* Sweep, also in steps. An incremental sweep leaves the free lists as
@@ -259,6 +290,7 @@ static void start_sweep(struct vm_ctx *ctx)
 	r->gc_marking = 0;
 	r->gc_sweeping = 1;
 	r->gc_sweep_pass = 0;
+	vm_young_forget_dead(r);
 	if (ctx->discard != NULL) {
 		uint64_t now = vm_now_ns(ctx), last = r->discard_pass_ns;
 		if (now - last >= ctx->discard_age_ns) {  /* (set back: huge) */
@@ -517,7 +549,7 @@ static void *take_large(struct vm_root *r, uint64_t words)
  * snapshot to write and the image to hold. Carving a large free block puts
  * the rest back at the head of its list, so a run of small allocations
  * bumps through one block in O(1) each. */
-static void *take(struct vm_root *r, uint64_t words)
+static void *take(struct vm_root *r, uint64_t words, uint64_t reserve)
 {
 	if (words < VM_SMALL_LISTS && r->free_small[words]) {
 		struct free_blk *b = (struct free_blk *)(uintptr_t)r->free_small[words];
@@ -527,7 +559,7 @@ static void *take(struct vm_root *r, uint64_t words)
 	void *o = take_large(r, words);
 	if (o != NULL)
 		return o;
-	if (r->heap_hi - r->bump >= words * 8) {
+	if (r->heap_hi - r->bump >= words * 8 + reserve) {
 		struct vm_obj *b = (struct vm_obj *)(uintptr_t)r->bump;
 		r->bump += words * 8;
 		if (r->bump > r->bump_peak)
@@ -543,6 +575,43 @@ static void *take(struct vm_root *r, uint64_t words)
 #define VM_GC_WORK_PER_WORD 4u
 #define VM_GC_STEP_MIN      256u
 
+/* The collector's share of an allocation of `words` to the old heap: start
+ * a cycle after allocating as much as is live, but early enough that half
+ * the free room is left for marking to finish incrementally before the
+ * heap fills; while one runs, a step in proportion. */
+static void pace(struct vm_ctx *ctx, uint64_t words)
+{
+	struct vm_root *r = ctx->root;
+	if (r->gc_inhibit)
+		return;
+	uint64_t heap = (r->heap_hi - r->heap_lo) / 8;
+	uint64_t room = heap > r->live_words ? (heap - r->live_words) / 2 : 0;
+	uint64_t trigger = r->live_words < room ? r->live_words : room;
+	if (trigger < VM_GC_MIN_WORDS)
+		trigger = VM_GC_MIN_WORDS;
+	if (r->gc_stress)
+		vm_gc(ctx);
+	else if (r->gc_marking || r->gc_sweeping)
+		step(ctx, r->gc_incr_stress ? 8 : VM_GC_STEP_MIN + VM_GC_WORK_PER_WORD * words);
+	else if (r->gc_incr_stress || r->alloc_words > trigger)
+		begin_cycle(r);
+}
+
+/* A block just taken gets its header and colour: born black while
+ * marking, marked ahead of the sweep cursor (the sweep keeps it). */
+static void made(struct vm_root *r, struct vm_obj *o, struct vm_class *cls, uint32_t nrefs)
+{
+	o->cls = cls;
+	o->nrefs = nrefs;
+	uint64_t at = (uint64_t)(uintptr_t)o;
+	bool black = r->gc_marking ||
+		(r->gc_sweeping && at >= r->gc_sweep_at && at < r->gc_sweep_end);
+	set_colour(r, o, black ? GC_MARK : 0);
+	r->alloc_words += o->words;
+	if (r->gc_marking || r->gc_sweeping)
+		r->gc_cycle_words += o->words;
+}
+
 void *vm_alloc(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t nrefs)
 {
 	struct vm_root *r = ctx->root;
@@ -550,23 +619,10 @@ void *vm_alloc(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t 
 		words = VM_OBJ_MIN_WORDS;
 	if (words > UINT32_MAX || nrefs > VM_NREFS_MAX || nrefs > words - 2)
 		return NULL;
-	if (!r->gc_inhibit) {
-		/* Start a cycle after allocating as much as is live, but early
-		 * enough that half the free room is left for marking to finish
-		 * incrementally before the heap fills. */
-		uint64_t heap = (r->heap_hi - r->heap_lo) / 8;
-		uint64_t room = heap > r->live_words ? (heap - r->live_words) / 2 : 0;
-		uint64_t trigger = r->live_words < room ? r->live_words : room;
-		if (trigger < VM_GC_MIN_WORDS)
-			trigger = VM_GC_MIN_WORDS;
-		if (r->gc_stress)
-			vm_gc(ctx);
-		else if (r->gc_marking || r->gc_sweeping)
-			step(ctx, r->gc_incr_stress ? 8 : VM_GC_STEP_MIN + VM_GC_WORK_PER_WORD * words);
-		else if (r->gc_incr_stress || r->alloc_words > trigger)
-			begin_cycle(r);
-	}
-	struct vm_obj *o = take(r, words);
+	pace(ctx, words);
+	/* The nursery's survivors must always fit: bump room for them stays. */
+	uint64_t reserve = r->young_top - r->young_lo;
+	struct vm_obj *o = take(r, words, reserve);
 	if (!o && !r->gc_inhibit) {
 		/* Out of room: finish this cycle (coalescing everything if it
 		 * has not begun sweeping), then try one full cycle. */
@@ -575,26 +631,69 @@ void *vm_alloc(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t 
 				r->gc_full = 1;
 			step(ctx, UINT64_MAX);
 		}
-		o = take(r, words);
+		o = take(r, words, reserve);
 		if (!o) {
 			vm_gc(ctx);
-			o = take(r, words);
+			o = take(r, words, reserve);
 		}
 	}
 	if (!o)
 		return NULL;
 	uint32_t w = o->words;         /* may exceed `words` after a split  */
 	memset(o, 0, (size_t)w * 8);
-	o->cls = cls;
 	o->words = w;
-	o->nrefs = nrefs;
-	/* Born black while marking; marked ahead of the sweep cursor. */
-	uint64_t at = (uint64_t)(uintptr_t)o;
-	bool black = r->gc_marking ||
-		(r->gc_sweeping && at >= r->gc_sweep_at && at < r->gc_sweep_end);
-	set_colour(r, o, black ? GC_MARK : 0);
-	r->alloc_words += w;
-	if (r->gc_marking || r->gc_sweeping)
-		r->gc_cycle_words += w;
+	made(r, o, cls, nrefs);
 	return o;
+}
+
+/* young.c: a survivor's new block. The nursery's reserve guarantees room
+ * (a failure is a broken invariant, not a full heap). */
+struct vm_obj *vm_heap_promote(struct vm_root *r, const struct vm_obj *young)
+{
+	struct vm_obj *o = take(r, young->words, 0);
+	if (!o)
+		return NULL;
+	uint32_t w = o->words;
+	memcpy(o, young, (size_t)young->words * 8);
+	memset((uint64_t *)o + young->words, 0, (size_t)(w - young->words) * 8);
+	o->words = w;
+	made(r, o, young->cls, young->nrefs);
+	return o;
+}
+
+void vm_heap_pace(struct vm_ctx *ctx, uint64_t words)
+{
+	pace(ctx, words);
+}
+
+/* A block the program may still reach: not free, and not a dead one the
+ * sweep has yet to free (white ahead of its cursor, or in the run of dead
+ * blocks it is gathering just behind it). */
+static bool may_be_live(const struct vm_root *r, const struct vm_obj *o)
+{
+	if (!o->cls)
+		return false;
+	if (!r->gc_sweeping)
+		return true;
+	uint64_t a = (uint64_t)(uintptr_t)o;
+	if (a >= r->gc_sweep_at - r->gc_sweep_run * 8 && a < r->gc_sweep_at)
+		return false;
+	if (a >= r->gc_sweep_at && a < r->gc_sweep_end)
+		return colour(r, o) & GC_MARK;
+	return true;
+}
+
+void vm_heap_each(struct vm_root *r, void (*fn)(void *arg, struct vm_obj *o), void *arg)
+{
+	for (uint64_t a = r->heap_lo; a < r->bump;) {
+		struct vm_obj *o = (struct vm_obj *)(uintptr_t)a;
+		a += (uint64_t)o->words * 8;
+		if (may_be_live(r, o))
+			fn(arg, o);
+	}
+}
+
+bool vm_heap_marked(const struct vm_root *r, const struct vm_obj *o)
+{
+	return colour(r, o) & GC_MARK;
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "err.h"
 #include "object.h"
@@ -23,8 +24,16 @@ void vm_write(struct vm_ctx *ctx, const char *s, size_t n);
  * the caller still needs must be reachable from the root (threads below
  * their sp, root->tmp, classes). */
 void *vm_alloc(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t nrefs);
-void vm_heap_init(struct vm_root *r, uint64_t lo, uint64_t hi);
+void vm_heap_init(struct vm_root *r, uint64_t lo, uint64_t hi, uint64_t young_bytes);
 bool vm_heap_fits(const struct vm_root *r, uintptr_t base, size_t size);
+/* For young.c: a survivor's copy in the old heap (NULL: no room, which the
+ * nursery's reserve rules out); the collector's share of `words` newly
+ * allocated; fn on every block the program may still reach; a block's
+ * mark. */
+struct vm_obj *vm_heap_promote(struct vm_root *r, const struct vm_obj *young);
+void vm_heap_pace(struct vm_ctx *ctx, uint64_t words);
+void vm_heap_each(struct vm_root *r, void (*fn)(void *arg, struct vm_obj *o), void *arg);
+bool vm_heap_marked(const struct vm_root *r, const struct vm_obj *o);
 /* The write barrier: call with the old value before overwriting a
  * reference in a heap object or a root field (cheap when not marking). */
 void vm_gc_shade(struct vm_root *r, vm_value v);
@@ -33,6 +42,57 @@ static inline void vm_gc_barrier(struct vm_root *r, vm_value old)
 	if (__builtin_expect(r->gc_marking, 0))
 		vm_gc_shade(r, old);
 }
+
+/* young.c: the nursery (see there). vm_alloc_young is vm_alloc for the
+ * interpreter's own small objects, which may move at the next safepoint;
+ * vm_young_store goes after every C store of a reference into an object
+ * that is not a minor collection's root (see young.c) and returns true
+ * when it remembered the slot. */
+#define VM_YOUNG_MAX_WORDS 256u
+#define VM_YOUNG_ROUND_MIN (32u << 10)   /* bytes a round of allocation gets, at least */
+static inline bool vm_is_young(const struct vm_root *r, vm_value v)
+{
+	return (v & 7) == 0 && v - r->young_lo < r->young_hi - r->young_lo;
+}
+void *vm_young_alloc_slow(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t nrefs);
+static inline void *vm_alloc_young(struct vm_ctx *ctx, struct vm_class *cls, size_t words, uint32_t nrefs)
+{
+	struct vm_root *r = ctx->root;
+	if (words < VM_OBJ_MIN_WORDS)
+		words = VM_OBJ_MIN_WORDS;
+	uint64_t bytes = (uint64_t)words * 8, top = r->young_top;
+	if (__builtin_expect(words <= VM_YOUNG_MAX_WORDS && nrefs <= words - 2 &&
+			     r->young_rem - top >= bytes && r->young_end - top >= bytes &&
+			     top + bytes - r->young_lo <= r->heap_hi - r->bump, 1)) {
+		struct vm_obj *o = (struct vm_obj *)(uintptr_t)top;
+		r->young_top = top + bytes;
+		memset(o, 0, bytes);
+		o->cls = cls;
+		o->words = (uint32_t)words;
+		o->nrefs = nrefs;
+		return o;
+	}
+	return vm_young_alloc_slow(ctx, cls, words, nrefs);
+}
+void vm_young_remember(struct vm_ctx *ctx, const void *obj, vm_value *slot);
+static inline bool vm_young_store(struct vm_ctx *ctx, const void *obj, vm_value *slot)
+{
+	struct vm_root *r = ctx->root;
+	if (__builtin_expect(vm_is_young(r, *slot), 0) && !vm_is_young(r, (vm_value)(uintptr_t)obj)) {
+		vm_young_remember(ctx, obj, slot);
+		return true;
+	}
+	return false;
+}
+/* Empty the nursery (at a safepoint, or with no VM code running). The
+ * old collector's share of the work (what was promoted) is done now, or
+ * with pace_now false left for vm_young_pay. */
+void vm_young_collect(struct vm_ctx *ctx, bool pace_now);
+void vm_young_pay(struct vm_ctx *ctx);
+/* The sweep is starting: drop remembered slots of unmarked objects. */
+void vm_young_forget_dead(struct vm_root *r);
+vm_value vm_young_long(struct vm_ctx *ctx, int64_t n);
+vm_value vm_young_double(struct vm_ctx *ctx, double d);
 
 /* object.c */
 int vm_bootstrap(struct vm_ctx *ctx);

@@ -136,6 +136,20 @@ static void describe_uncaught(struct vm_ctx *ctx, vm_value ex)
 	vm_fail(ctx, 0, "uncaught %s: %s", c ? c->name->bytes : "?", msg);
 }
 
+/* A poll came due (pc, sp, fp saved). Polls cut short for the nursery
+ * (held: the budget that was left) get their minor collection here, where
+ * the interpreter holds no object in a C variable, and the thread runs on.
+ * True: return to the host (ctx->stop, or the budget is spent). */
+static bool poll_due(struct vm_ctx *ctx, uint64_t *polls, uint64_t *held)
+{
+	if (!*held)
+		return true;
+	vm_young_collect(ctx, true);
+	*polls = *held - 1;
+	*held = 0;
+	return ctx->stop || *polls == 0;
+}
+
 int vm_interp(struct vm_ctx *ctx, struct vm_thread *t, uint64_t budget)
 {
 	static void *const labels[VM_OP_COUNT] = {
@@ -152,7 +166,7 @@ int vm_interp(struct vm_ctx *ctx, struct vm_thread *t, uint64_t budget)
 	vm_value *fp = base + t->fp;
 	vm_value *sp = base + t->sp;
 	vm_value *cp = m->owner->cpool->data;
-	uint64_t polls = budget ? budget : UINT64_MAX;
+	uint64_t polls = budget ? budget : UINT64_MAX, held = 0;
 	int exc_class = 0;
 	const char *exc_msg = "";
 	vm_value ex;
@@ -164,14 +178,18 @@ int vm_interp(struct vm_ctx *ctx, struct vm_thread *t, uint64_t budget)
 #define DISPATCH() goto *labels[*pc]
 #define NEXT(n) do { pc += (n); DISPATCH(); } while (0)
 #define POLL() do { if (__builtin_expect(--polls == 0 || ctx->stop, 0)) { \
-		SAVE(); return VM_RUN_STOPPED; } } while (0)
+		SAVE(); if (poll_due(ctx, &polls, &held)) return VM_RUN_STOPPED; } } while (0)
+	/* The nursery wants emptying: make the next poll come due now, and
+	 * keep the budget left (held) for after the collection. */
+#define YOUNG_WANTED() do { if (__builtin_expect(ctx->young_want, 0) && !held) { \
+		held = polls; polls = 1; } } while (0)
 #define THROW(bi, msg) do { exc_class = VM_BI_##bi; exc_msg = (msg); goto throw_builtin; } while (0)
 #define NEED_INTS(a, b) do { if (!((a) & (b) & 1)) { THROW(CCE, "operand is not an int"); } } while (0)
 #define THROW_BI(i) do { exc_class = (i); exc_msg = "internal call failed"; goto throw_builtin; } while (0)
 #define IV(v) ((int32_t)vm_fix_val(v))
 #define BRANCH(cond) do { if (cond) { int32_t off_ = rd32(pc + 1); pc += off_; \
 		if (off_ <= 0) { POLL(); } DISPATCH(); } NEXT(5); } while (0)
-#define ALLOC_CHECK(v) do { if (!(v)) { ex = r->oom; goto throw_value; } } while (0)
+#define ALLOC_CHECK(v) do { if (!(v)) { ex = r->oom; goto throw_value; } YOUNG_WANTED(); } while (0)
 
 	DISPATCH();
 
@@ -229,7 +247,7 @@ L_INEG: if (!vm_is_fix(sp[-1])) THROW(CCE, "ineg: not an int");
 	if ((*pc == VM_OP_LDIV || *pc == VM_OP_LREM) && y == 0) THROW(ARITH, "/ by zero"); \
 	int64_t z = (int64_t)(expr); \
 	if (vm_fits_fix(z)) sp[-2] = vm_fix(z); \
-	else { SAVE(); vm_value v_ = vm_make_long(ctx, z); ALLOC_CHECK(v_); sp[-2] = v_; } \
+	else { SAVE(); vm_value v_ = vm_young_long(ctx, z); ALLOC_CHECK(v_); sp[-2] = v_; } \
 	sp--; NEXT(1); }
 LBIN(LADD, ux + uy)
 LBIN(LSUB, ux - uy)
@@ -247,12 +265,12 @@ L_LNEG: { int64_t x;
 	if (!get_long(sp[-1], &x)) THROW(CCE, "lneg: not a long");
 	int64_t z = (int64_t)(0 - (uint64_t)x);
 	if (vm_fits_fix(z)) sp[-1] = vm_fix(z);
-	else { SAVE(); vm_value v = vm_make_long(ctx, z); ALLOC_CHECK(v); sp[-1] = v; }
+	else { SAVE(); vm_value v = vm_young_long(ctx, z); ALLOC_CHECK(v); sp[-1] = v; }
 	NEXT(1); }
 
 #define DBIN(name, expr) L_##name: { double x, y; \
 	if (!get_double(sp[-2], &x) || !get_double(sp[-1], &y)) THROW(CCE, "operand is not a double"); \
-	SAVE(); vm_value v_ = vm_make_double(ctx, (expr)); ALLOC_CHECK(v_); \
+	SAVE(); vm_value v_ = vm_young_double(ctx, (expr)); ALLOC_CHECK(v_); \
 	sp[-2] = v_; sp--; NEXT(1); }
 DBIN(DADD, x + y)
 DBIN(DSUB, x - y)
@@ -268,14 +286,14 @@ L_DCMPL: L_DCMPG: { double x, y;
 #define DUN(name, get, T, res) L_##name: { T x; \
 	if (!get(sp[-1], &x)) THROW(CCE, #name ": wrong operand type"); \
 	SAVE(); vm_value v_ = (res); ALLOC_CHECK(v_); sp[-1] = v_; NEXT(1); }
-DUN(DNEG, get_double, double, vm_make_double(ctx, -x))
-DUN(F2F, get_double, double, vm_make_double(ctx, (double)(float)x))
+DUN(DNEG, get_double, double, vm_young_double(ctx, -x))
+DUN(F2F, get_double, double, vm_young_double(ctx, (double)(float)x))
 DUN(I2L, get_long, int64_t, vm_fix((int32_t)x))
 DUN(L2I, get_long, int64_t, vm_int((int32_t)(uint32_t)(uint64_t)x))
-DUN(I2D, get_long, int64_t, vm_make_double(ctx, (double)(int32_t)x))
-DUN(L2D, get_long, int64_t, vm_make_double(ctx, (double)x))
+DUN(I2D, get_long, int64_t, vm_young_double(ctx, (double)(int32_t)x))
+DUN(L2D, get_long, int64_t, vm_young_double(ctx, (double)x))
 DUN(D2I, get_double, double, vm_int(d2i(x)))
-DUN(D2L, get_double, double, vm_make_long(ctx, d2l(x)))
+DUN(D2L, get_double, double, vm_young_long(ctx, d2l(x)))
 DUN(I2B, get_long, int64_t, vm_int((int8_t)x))
 DUN(I2C, get_long, int64_t, vm_int((uint16_t)x))
 DUN(I2S, get_long, int64_t, vm_int((int16_t)x))
@@ -305,7 +323,7 @@ L_IFNONNULL: sp--; BRANCH(sp[0] != VM_NULL);
 L_NEW: {
 	struct vm_class *c = vm_ptr(cp[rd16(pc + 1)]);
 	SAVE();
-	struct vm_obj *o = vm_alloc(ctx, c, 2 + c->nfields, c->nfields);
+	struct vm_obj *o = vm_alloc_young(ctx, c, 2 + c->nfields, c->nfields);
 	ALLOC_CHECK(o);
 	*sp++ = vm_ref(o);
 	NEXT(3);
@@ -330,6 +348,8 @@ L_PUTFIELD: {
 	vm_value *slot = &((vm_value *)(o + 1))[f->index];
 	vm_gc_barrier(r, *slot);
 	*slot = sp[-1];
+	if (vm_young_store(ctx, o, slot))
+		YOUNG_WANTED();
 	sp -= 2;
 	NEXT(3);
 }
@@ -342,6 +362,8 @@ L_PUTSTATIC: {
 	struct vm_fieldref *f = vm_ptr(cp[rd16(pc + 1)]);
 	vm_gc_barrier(r, f->cls->statics->data[f->index]);
 	f->cls->statics->data[f->index] = *--sp;
+	if (vm_young_store(ctx, f->cls->statics, &f->cls->statics->data[f->index]))
+		YOUNG_WANTED();
 	NEXT(3);
 }
 L_INSTANCEOF: {
@@ -412,6 +434,7 @@ L_RETURN: L_VRETURN: {
 	sp = fp;
 	if (info[0] == VM_NULL) {
 		t->result = v;
+		vm_young_store(ctx, t, &t->result);
 		t->state = VM_TS_DONE;
 		t->method = NULL;
 		t->sp = 0;
@@ -454,7 +477,10 @@ L_NEWARRAY: {
 	if (vm_fix_val(n) < 0)
 		THROW(NEGSIZE, "negative array size");
 	SAVE();
-	struct vm_array *a = vm_new_array(ctx, (uint64_t)vm_fix_val(n));
+	uint64_t len = (uint64_t)vm_fix_val(n);
+	struct vm_array *a = len + 2 <= VM_YOUNG_MAX_WORDS ?
+		vm_alloc_young(ctx, r->builtin[VM_BI_ARRAY], 2 + len, (uint32_t)len) :
+		vm_new_array(ctx, len);
 	ALLOC_CHECK(a);
 	sp[-1] = vm_ref(a);
 	NEXT(1);
@@ -479,6 +505,8 @@ L_ASTORE: {
 		THROW(AIOOBE, "array index out of bounds");
 	vm_gc_barrier(r, a->data[vm_fix_val(sp[-2])]);
 	a->data[vm_fix_val(sp[-2])] = sp[-1];
+	if (vm_young_store(ctx, a, &a->data[vm_fix_val(sp[-2])]))
+		YOUNG_WANTED();
 	sp -= 3;
 	NEXT(1);
 }
@@ -500,7 +528,7 @@ L_SCONCAT: {
 	r->tmp[2] = vm_ref(y);
 	uint64_t zl = (uint64_t)x->len + y->len;
 	struct vm_string *z = zl < UINT32_MAX ?
-		vm_alloc(ctx, r->builtin[VM_BI_STRING], (sizeof *z + zl + 1 + 7) / 8, 0) : NULL;
+		vm_alloc_young(ctx, r->builtin[VM_BI_STRING], (sizeof *z + zl + 1 + 7) / 8, 0) : NULL;
 	if (z) {
 		z->len = (uint32_t)zl;
 		memcpy(z->bytes, x->bytes, x->len);
@@ -608,7 +636,7 @@ L_SCONCAT3: {
 	const char *pz = str_bytes(sp[-1], bz, sizeof bz, &nz);
 	uint64_t zl = (uint64_t)nx + ny + nz;
 	struct vm_string *z = zl < UINT32_MAX ?
-		vm_alloc(ctx, r->builtin[VM_BI_STRING], (sizeof *z + zl + 1 + 7) / 8, 0) : NULL;
+		vm_alloc_young(ctx, r->builtin[VM_BI_STRING], (sizeof *z + zl + 1 + 7) / 8, 0) : NULL;
 	ALLOC_CHECK(z);
 	z->len = (uint32_t)zl;
 	memcpy(z->bytes, px, nx);
@@ -640,6 +668,7 @@ throw_value: {
 		vm_value *info = fp + m->nlocals;
 		if (info[0] == VM_NULL) {
 			t->exception = ex;
+			vm_young_store(ctx, t, &t->exception);
 			t->state = VM_TS_FAILED;
 			t->method = NULL;
 			t->sp = 0;

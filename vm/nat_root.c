@@ -54,6 +54,8 @@ static bool grow(struct vm_ctx *ctx)
 		uint64_t j = probe(r, vm_ptr(old->data[2 * i]), &found);
 		a->data[2 * j] = old->data[2 * i];
 		a->data[2 * j + 1] = old->data[2 * i + 1];
+		vm_young_store(ctx, a, &a->data[2 * j]);
+		vm_young_store(ctx, a, &a->data[2 * j + 1]);
 	}
 	return true;
 }
@@ -73,10 +75,12 @@ int vm_n_root_put(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 	uint64_t i = probe(r, name, &found);
 	if (!found) {
 		r->dir->data[2 * i] = a[0];
+		vm_young_store(ctx, r->dir, &r->dir->data[2 * i]);
 		r->ndir++;
 	}
 	vm_gc_barrier(r, r->dir->data[2 * i + 1]);
 	r->dir->data[2 * i + 1] = a[1];
+	vm_young_store(ctx, r->dir, &r->dir->data[2 * i + 1]);
 	return 0;
 }
 
@@ -123,6 +127,8 @@ int vm_n_root_remove(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 			continue;
 		d[2 * i] = d[2 * j];
 		d[2 * i + 1] = d[2 * j + 1];
+		vm_young_store(ctx, r->dir, &d[2 * i]);
+		vm_young_store(ctx, r->dir, &d[2 * i + 1]);
 		i = j;
 	}
 	d[2 * i] = d[2 * i + 1] = VM_NULL;
@@ -141,8 +147,10 @@ int vm_n_root_list(struct vm_ctx *ctx, vm_value *a, vm_value *ret)
 		return VM_BI_OOM + 1;
 	uint64_t n = 0;
 	for (uint64_t i = 0; i < cap_of(r); i++)
-		if (r->dir->data[2 * i])
-			out->data[n++] = r->dir->data[2 * i];
+		if (r->dir->data[2 * i]) {
+			out->data[n] = r->dir->data[2 * i];
+			vm_young_store(ctx, out, &out->data[n++]);
+		}
 	*ret = vm_ref(out);
 	return 0;
 }

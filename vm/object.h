@@ -11,7 +11,8 @@
  *           | words: u32 block size in      | nrefs: 28 bits       |flags |
  *           | 8-byte words, header included | leading value words  | 4 b  |
  *           +-------------------------------+----------------------+------+
- *           (flags: 0 in objects; a free block's discard state, heap.c)
+ *           (flags: a free block's discard state, heap.c; in an object,
+ *           only `stack`)
  *   word 2… nrefs value words (fields, array elements, a class's or method's
  *           reference members), then raw bytes the collector never reads.
  *
@@ -45,7 +46,9 @@ struct vm_obj {
 	                                * to the discard hook                 */
 	uint32_t aged : 1;             /* seen free by the last discard pass  */
 	uint32_t carved : 1;           /* the allocator cut it since then     */
-	uint32_t pad : 1;
+	/* Objects only: */
+	uint32_t stack : 1;            /* a thread's stack: only its thread's
+	                                * sp says which slots are live       */
 };
 
 #define VM_OBJ_MIN_WORDS 3u            /* room for a free block's next link */
@@ -257,7 +260,7 @@ enum vm_builtin {
 /* The root header at the region's first byte. Everything reachable from it
  * is the VM's whole state; nothing in C memory is needed to resume. */
 #define VM_ROOT_MAGIC   0x544f4f524d485050ull   /* "PPHMROOT" */
-#define VM_ROOT_VERSION 6u
+#define VM_ROOT_VERSION 7u
 
 struct vm_root {
 	uint64_t magic;
@@ -318,6 +321,18 @@ struct vm_root {
 	uint64_t gc_cycle_words;       /* allocated while this cycle runs     */
 	uint64_t last_cycle_words;     /* ... while the last one ran (it could
 	                                * not free them)                      */
+	/* version 7: the nursery (young.c), empty whenever the host runs */
+	uint64_t young_lo, young_hi;   /* its pages, after the bitmap         */
+	uint64_t young_top;            /* next young object; young_lo: empty  */
+	uint64_t young_end;            /* where this round of allocation stops
+	                                * (<= young_hi: bounds survivors)     */
+	uint64_t young_rem;            /* remembered slots, (object, slot)
+	                                * pairs from here up to young_hi      */
+	uint32_t young_overflow;       /* the remembered set ran out of room:
+	                                * the next collection walks the heap  */
+	uint32_t young_walks;          /* collections that walked the heap    */
+	uint64_t young_count;          /* minor collections                   */
+	uint64_t young_promoted;       /* words promoted, in total            */
 };
 
 #endif

@@ -34,6 +34,8 @@ struct vm_thread *vm_thread_new(struct vm_ctx *ctx, struct vm_method *m, const v
 	}
 	r->tmp[4] = vm_ref(t);
 	t->stack = vm_new_array(ctx, VM_STACK_SLOTS);
+	if (t->stack)
+		t->stack->h.stack = 1;
 	r->tmp[4] = VM_NULL;
 	vm_value a = r->tmp[3];
 	r->tmp[3] = VM_NULL;
@@ -74,6 +76,7 @@ int vm_block(struct vm_ctx *ctx, enum vm_block what, vm_value on, uint64_t poll_
 	t->block = what;
 	vm_gc_barrier(ctx->root, t->blocker);
 	t->blocker = on;
+	vm_young_store(ctx, t, &t->blocker);
 	t->wake_ns = poll_ns ? vm_now_ns(ctx) + poll_ns : UINT64_MAX;
 	return VM_NAT_BLOCK;
 }
@@ -161,7 +164,10 @@ int vm_run(struct vm_ctx *ctx, uint32_t id, uint64_t budget)
 		return VM_RUN_FAILED;
 	if (t->state != VM_TS_RUNNABLE)
 		return VM_RUN_BLOCKED;
-	return run_one(ctx, t, budget);
+	vm_young_pay(ctx);
+	int rc = run_one(ctx, t, budget);
+	vm_young_collect(ctx, false);  /* the host sees the nursery empty */
+	return rc;
 }
 
 /* Round-robin: each pass runs every runnable thread for one slice, in list
@@ -176,6 +182,7 @@ int vm_run_passes(struct vm_ctx *ctx, uint64_t slice, uint64_t passes)
 {
 	struct vm_root *r = ctx->root;
 	int failed = 0;
+	vm_young_pay(ctx);
 	for (uint64_t pass = 0; pass < passes && !ctx->stop; pass++) {
 		wake_due(ctx);
 		bool ran = false;
@@ -197,6 +204,7 @@ int vm_run_passes(struct vm_ctx *ctx, uint64_t slice, uint64_t passes)
 			break;
 		}
 	}
+	vm_young_collect(ctx, false);  /* the host sees the nursery empty */
 	return failed;
 }
 

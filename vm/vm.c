@@ -63,7 +63,22 @@ static void ctx_reset(struct vm_ctx *ctx, void *base)
 	ctx->discard_age_ns = kept.discard_age_ns;
 	ctx->clock = kept.clock;
 	ctx->console_poll = kept.console_poll;
+	ctx->young_bytes = kept.young_bytes;
+	ctx->young_verify = kept.young_verify;
 	ctx->root = base;
+}
+
+/* The nursery: what ctx asks for, by default 1/16 of the region up to
+ * 4 MiB (a minor collection's pause grows with its survivors, not its
+ * size), none in a region under 1 MiB; never more than a quarter. */
+static uint64_t young_size(const struct vm_ctx *ctx, size_t size)
+{
+	uint64_t want = ctx->young_bytes;
+	if (want == VM_YOUNG_NONE)
+		return 0;
+	if (want == 0)
+		want = size < (1u << 20) ? 0 : size / 16 < (4u << 20) ? size / 16 : (4u << 20);
+	return want <= size / 4 ? want : size / 4;
 }
 
 int vm_format(struct vm_ctx *ctx, void *base, size_t size)
@@ -82,7 +97,7 @@ int vm_format(struct vm_ctx *ctx, void *base, size_t size)
 	r->next_thread_id = 1;
 	r->boot_gen = 1;
 	uintptr_t lo = (uintptr_t)base + hdr;
-	vm_heap_init(r, lo, ((uintptr_t)base + size) & ~(uintptr_t)7);
+	vm_heap_init(r, lo, ((uintptr_t)base + size) & ~(uintptr_t)7, young_size(ctx, size));
 	return vm_bootstrap(ctx);
 }
 

@@ -48,14 +48,24 @@ struct vm_ctx {
 	vm_discard_fn discard;         /* free memory to drop (NULL: keep it) */
 	void *discard_arg;
 	uint64_t discard_age_ns;       /* how long it must stay free first    */
+	uint64_t young_bytes;          /* vm_format's nursery size: 0 default,
+	                                * VM_YOUNG_NONE for none              */
+	bool young_verify;             /* check every minor collection (tests) */
+	uint32_t young_want;           /* the nursery is full: empty it at the
+	                                * next safepoint                     */
+	uint64_t young_debt;           /* promoted words the old collector
+	                                * has not paced yet (young.c)        */
 	char err[256];                 /* last error's text                   */
 };
+#define VM_YOUNG_NONE UINT64_MAX
 
 /* A struct vm_ctx starts zeroed (or as a previous vm_format/vm_attach left
  * it: both close the sockets it still holds). */
 
 /* Format [base, base+size) as an empty VM (built-in classes only).
- * base must be 8-byte aligned. 0 or -ERR_x (message in ctx->err). */
+ * base must be 8-byte aligned. The region's last pages are the nursery
+ * (ctx->young_bytes; by default 1/16 of the region, at most 4 MiB, none
+ * below 1 MiB), see vm_young_range. 0 or -ERR_x (message in ctx->err). */
 int vm_format(struct vm_ctx *ctx, void *base, size_t size);
 /* Attach to a region formatted earlier (after a restore): checks the root
  * header's magic, version and layout. 0 or -ERR_CORRUPT / -ERR_VERSION. */
@@ -168,6 +178,17 @@ void vm_gc_stress(struct vm_ctx *ctx, bool on);
 /* Keep a marking cycle always running in tiny steps (stress mode for the
  * write barrier in tests). */
 void vm_gc_incremental_stress(struct vm_ctx *ctx, bool on);
+
+/* The nursery, where the interpreter's small objects are born: whole
+ * pages at the region's end (len 0: none). It is empty whenever vm_run,
+ * vm_run_all and vm_run_passes have returned (a minor collection moves
+ * its survivors to the heap), so a snapshot never needs its contents: a
+ * host with a persistent arena makes these pages volatile. */
+void vm_young_range(struct vm_ctx *ctx, void **addr, size_t *len);
+/* Minor collections since the region was formatted, and the words they
+ * promoted to the heap. */
+uint64_t vm_young_collections(struct vm_ctx *ctx);
+uint64_t vm_young_promoted_words(struct vm_ctx *ctx);
 
 /* Disassemble a class file to out (NUL-terminated, truncated to cap).
  * 0 or -ERR_x (the same checks as vm_load, without linking). */

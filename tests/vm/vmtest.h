@@ -35,6 +35,10 @@ static void vt_cap_out(void *arg, const char *s, size_t n)
 }
 
 static uint64_t vt_now = 1700000000ull * 1000000000ull;   /* fake wall clock */
+/* The nursery of the next vt_boot (0: the VM's default) and whether every
+ * minor collection is checked (young.c). */
+static uint64_t vt_young_bytes;
+static bool vt_young_verify = true;
 static uint64_t vt_clock(void) { return vt_now; }
 
 static void *vt_map(void)
@@ -58,6 +62,8 @@ static int vt_boot(struct vm_ctx *ctx, const char *prog, bool fake_clock, uint32
 	vt_out.buf[0] = 0;
 	vm_set_output(ctx, vt_cap_out, &vt_out);
 	ctx->clock = fake_clock ? vt_clock : NULL;
+	ctx->young_bytes = vt_young_bytes;
+	ctx->young_verify = vt_young_verify;
 	int rc = base ? vm_format(ctx, base, VT_REGION) : -1;
 	if (!rc)
 		rc = vm_load(ctx, cls, n);
@@ -87,9 +93,14 @@ static __attribute__((unused)) int vt_restore(struct vm_ctx *ctx)
 	memset(base, 0x5a, VT_REGION);
 	memcpy(base, saved, VT_REGION);
 	free(saved);
+	/* The nursery is volatile: what it held does not come back. */
+	const struct vm_root *r = base;
+	if (r->young_lo < r->young_hi && r->young_hi <= (uint64_t)(uintptr_t)base + VT_REGION)
+		memset((void *)(uintptr_t)r->young_lo, 0x5a, r->young_hi - r->young_lo);
 	memset(ctx, 0, sizeof *ctx);
 	vm_set_output(ctx, vt_cap_out, &vt_out);
 	ctx->clock = fake ? vt_clock : NULL;
+	ctx->young_verify = vt_young_verify;
 	return vm_attach(ctx, base, VT_REGION);
 }
 
