@@ -111,6 +111,24 @@ static void vm_discard(void *arg, void *addr, size_t len)
 				 len / PLAT_PAGE_SIZE);
 }
 
+/* The VM's nursery is empty whenever the runner parks (vm_young_range), so
+ * no snapshot needs it: its pages are volatile, never trapped on or saved. */
+static int volatile_nursery(struct node *n, char *why, size_t whylen)
+{
+	void *addr;
+	size_t len;
+	vm_young_range(&n->vm, &addr, &len);
+	if (len == 0)
+		return 0;
+	uintptr_t off = (uintptr_t)addr - (uintptr_t)pst_image_base(n->img);
+	int rc = pst_arena_set_volatile(pst_image_arena(n->img), off / PLAT_PAGE_SIZE,
+					len / PLAT_PAGE_SIZE);
+	if (rc < 0)
+		snprintf(why, whylen, "cannot make the VM's nursery volatile: %s",
+			 err_str(rc));
+	return rc;
+}
+
 /* net.write / net.close on the runner: tagged like console output. */
 static int vm_net_output(void *arg, struct plat_sock *s, const void *buf,
 			 size_t len)
@@ -224,6 +242,7 @@ int node_boot(const struct node_config *cfg, struct node **out, char *why,
 	vm_set_discard(&n->vm, vm_discard, n, cfg->discard_age_ns ?
 		       cfg->discard_age_ns : NODE_DISCARD_AGE_NS);
 	n->vm.console_poll = cfg->console_poll;    /* kept by format/attach */
+	n->vm.young_bytes = cfg->young_bytes;
 
 	struct pst_image_config ic = {
 		.blk = cfg->blk, .arena_size = cfg->arena_size,
@@ -244,6 +263,8 @@ int node_boot(const struct node_config *cfg, struct node **out, char *why,
 	n->epoch = pst_snap_current_epoch(snap);
 	n->first_boot = cfg->create;
 	rc = cfg->create ? first_boot(n, why, whylen) : attach(n, why, whylen);
+	if (rc == 0)
+		rc = volatile_nursery(n, why, whylen);
 
 	plat_mutex_lock(n->mu);
 	n->parked = true;

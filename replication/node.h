@@ -33,6 +33,8 @@ struct node_config {
 	uint32_t cow_pages;          /* copy-on-write budget (0: persist's)  */
 	uint64_t discard_age_ns;     /* heap memory free this long leaves the
 	                              * image (0: 10 s; see vm_set_discard)  */
+	uint64_t young_bytes;        /* create: the VM's nursery (0: its default,
+	                              * VM_YOUNG_NONE: none; see vm_format)  */
 	bool output_commit;          /* hold output until committed          */
 	size_t out_capacity;         /* held bytes before the VM waits (0: 64K) */
 	/* First boot: classes loaded in order, then entry_class.entry_method

@@ -21,6 +21,7 @@
 #include "cluster-tools/asm/asm.h"
 #include "persist/image.h"
 #include "replication/node.h"
+#include "vm/vm.h"
 
 #define K 20000
 #define RUN_NS 800000000ull
@@ -161,6 +162,9 @@ static double run_prog(const struct node_class *cls, uint64_t interval_ms,
 		.classes = cls, .nclasses = 1, .entry_class = "Main",
 		.entry_method = "main", .console = prog_sink,
 		.console_ctx = &prog_out,
+		/* NODE_BENCH_YOUNG=none: no nursery (for comparison) */
+		.young_bytes = getenv("NODE_BENCH_YOUNG") &&
+			strcmp(getenv("NODE_BENCH_YOUNG"), "none") == 0 ? VM_YOUNG_NONE : 0,
 	};
 	capture_reset(&prog_out);
 	struct node *n = boot_fresh(&cfg, 512u << 20, path, sizeof path);
