@@ -11,6 +11,11 @@
  * allocated since the last collection exceed the live words (at least
  * VM_GC_MIN_WORDS), a collection cycle starts.
  *
+ * The interpreter's small objects are born in the nursery instead (young.c,
+ * after the bitmap) and come here only if they survive a minor
+ * collection (vm_heap_promote); a young allocation keeps room above the
+ * bump pointer for all it holds (the reserve), so that never fails.
+ *
  * Collection: non-moving mark-sweep with incremental, snapshot-at-the-
  * beginning marking. Colours: white (mark 0), gray (mark 1, gray 1: fields
  * not scanned yet), black (mark 1, gray 0). The two bits live in a side

@@ -8,7 +8,10 @@
  * effect, so any loop (a handler may cover its own target), recursion or
  * throw reaches a poll within a bounded number of instructions. At a poll that stops, pc,
  * fp, sp and method are written back to the thread object and the
- * instruction re-executes on resume. Before anything that may allocate (and
+ * instruction re-executes on resume. A poll is also where the nursery is
+ * emptied when it fills (YOUNG_WANTED makes the next poll come due; the
+ * thread then runs on with its budget): the interpreter holds no object
+ * in a C variable there, and objects move only then. Before anything that may allocate (and
  * so collect), SAVE() writes sp back: the collector scans stacks below sp.
  * Operands an allocation still needs stay on the stack until it is done.
  * Superinstructions (iaddll ... sconcat3) behave exactly like the sequences
