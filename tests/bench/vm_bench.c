@@ -139,6 +139,9 @@ static double gc_slice_max(void *region, int arrays)
 	}
 	struct vm_ctx ctx;
 	memset(&ctx, 0, sizeof ctx);
+	/* The old heap's incremental collector: without a nursery the churn
+	 * goes to the heap (with one it dies young and no cycle runs). */
+	ctx.young_bytes = VM_YOUNG_NONE;
 	uint32_t id;
 	int rc = vm_format(&ctx, region, REGION) || vm_load(&ctx, cls, n) ||
 		vm_thread_start(&ctx, "Main", "main", &id) || vm_run(&ctx, id, 0) != VM_RUN_DONE ||
