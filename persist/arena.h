@@ -17,8 +17,8 @@
  *          looking for present pages ever sees it)
  *   DIRTY: the page is on the current epoch's dirty list (at most once), and
  *          is read-write or about to be (the faulting thread is unprotecting it)
- *   UNUSED:declared unused (absent or SCRATCH; reads as zeros, not from
- *          the pager)
+ *   UNUSED:declared unused, and reported so: absent (reads as zeros, not
+ *          from the pager) or SCRATCH (the volatile range's own data)
  *   save:  NONE / PENDING (closing epoch, not yet saved) / PENDING_UNUSED /
  *          SAVING (writer copying it) / COPYING (fault handler copying it) /
  *          COPIED (its instant contents sit in a COW slot) /
@@ -68,7 +68,7 @@
  *
  * Threads: every thread that writes the arena must be a mutator that the
  * snapshot engine's world stop parks (mutator.h); other threads may only read
- * present pages. The fault handler takes no locks and never allocates; where
+ * present pages (not volatile pages: their first touch is a fault too). The fault handler takes no locks and never allocates; where
  * it must wait (a page another thread is loading or copying, an empty leaf
  * reserve or COW pool) it calls plat_thread_yield() and then plat_sleep_ns()
  * in a loop, so on bare metal the #PF handler must be allowed to sleep.
@@ -163,7 +163,9 @@ int pst_arena_declare_unused(struct pst_arena *a, uint64_t pgno,
  * range per open: -ERR_INVAL for count 0, a range past the arena's end, or
  * a range other than the one already set (the same range again is a no-op
  * returning 0). Called by a mutator; no thread may access the range until
- * it returns. */
+ * it returns, and no other mutator may be faulting next to it meanwhile
+ * (write fault-around could unprotect a page of it that the call then
+ * drops; declare_unused has the same rule). */
 int pst_arena_set_volatile(struct pst_arena *a, uint64_t pgno, uint64_t count);
 
 /* ---- for the snapshot engine (snapshot.c) only ------------------------- */

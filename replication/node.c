@@ -121,6 +121,11 @@ static int volatile_nursery(struct node *n, char *why, size_t whylen)
 	if (len == 0)
 		return 0;
 	uintptr_t off = (uintptr_t)addr - (uintptr_t)pst_image_base(n->img);
+	if (off % PLAT_PAGE_SIZE != 0 || len % PLAT_PAGE_SIZE != 0) {
+		/* Rounding would make a page of the heap volatile. */
+		snprintf(why, whylen, "the VM's nursery is not page aligned");
+		return -ERR_INVAL;
+	}
 	int rc = pst_arena_set_volatile(pst_image_arena(n->img), off / PLAT_PAGE_SIZE,
 					len / PLAT_PAGE_SIZE);
 	if (rc < 0)

@@ -109,7 +109,9 @@ struct vm_class *vm_find_class(const struct vm_root *r, const char *name, size_t
 uint32_t vm_str_hash(struct vm_string *s);
 bool vm_str_eq(const struct vm_string *s, const char *p, size_t n);
 /* The string form of v (ints and longs in decimal, doubles %.17g trimmed,
- * strings themselves, objects "ClassName@addr"); NULL when out of memory. */
+ * strings themselves, objects "ClassName@addr" with the address it has
+ * now: a young object's changes once, when it is promoted); NULL when out
+ * of memory. */
 struct vm_string *vm_to_string(struct vm_ctx *ctx, vm_value v);
 /* Append v to buf the way vm_to_string prints it; returns bytes written. */
 size_t vm_format_value(vm_value v, char *buf, size_t cap);

@@ -363,6 +363,40 @@ TEST(memory_dropped_before_sleeping_is_not_stored)
 	plat_blk_close(blk);
 }
 
+/* Two million short-lived objects with a snapshot every 5 ms: they live
+ * in the VM's nursery, which the node makes a volatile range, so no epoch
+ * stores its pages (without that, each epoch of the churn would store the
+ * nursery's 64 pages). */
+TEST(the_nursery_is_never_stored)
+{
+	unlink(path);
+	CHECK(assemble(".class Cell\n.field v\n.class Main\n.method static main 0 0\n.locals 1\n"
+		       "    iconst 0\n    store 0\n"
+		       "churn:\n    new Cell\n    pop\n"
+		       "    iinc 0 1\n    load 0\n    iconst 2000000\n    if_icmplt churn\n"
+		       DONE) == 0);
+	struct plat_blk *blk;
+	struct node *n;
+	CHECK(boot(true, true, 5, &blk, &n) == 0);
+	struct pst_image_stats s0, s1;
+	pst_image_stats(node_image(n), &s0);
+	struct node_run_result r;
+	CHECK(node_run(n, &r) == 0);
+	CHECK(r.finished && r.failed == 0);
+	CHECK(node_sync(n, 10000000000ull, NULL) == 0);
+	CHECK(strcmp(seen, "done\n") == 0);
+	pst_image_stats(node_image(n), &s1);
+	uint64_t epochs = s1.snap.epochs_committed - s0.snap.epochs_committed;
+	uint64_t stored = (s1.snap.pages_saved - s0.snap.pages_saved) -
+			  (s1.pages_unchanged - s0.pages_unchanged);
+	CHECKF(s1.arena.volatile_faults > 0, "no fault in a volatile range");
+	CHECKF(epochs >= 5, "%llu epochs", (unsigned long long)epochs);
+	CHECKF(stored < 64 + 4 * epochs, "%llu pages stored in %llu epochs",
+	       (unsigned long long)stored, (unsigned long long)epochs);
+	CHECK(node_shutdown(n, true) == 0);
+	plat_blk_close(blk);
+}
+
 int main(void)
 {
 	check_begin("node");
@@ -379,6 +413,7 @@ int main(void)
 	RUN(foreign_file_refused_untouched);
 	RUN(dropped_memory_is_not_stored);
 	RUN(memory_dropped_before_sleeping_is_not_stored);
+	RUN(the_nursery_is_never_stored);
 	unlink(path);
 	return check_done();
 }
