@@ -111,8 +111,8 @@ static inline void set_colour(const struct vm_root *r, const void *o, unsigned c
 void vm_heap_init(struct vm_root *r, uint64_t lo, uint64_t hi, uint64_t young_bytes)
 {
 	young_bytes &= ~(uint64_t)(VM_PAGE - 1);
-	r->young_hi = page_down(hi);
-	r->young_lo = young_bytes ? r->young_hi - young_bytes : r->young_hi;
+	r->young_hi = young_bytes ? page_down(hi) : hi;    /* none: empty, at the end */
+	r->young_lo = r->young_hi - young_bytes;
 	r->young_top = r->young_lo;
 	r->young_rem = r->young_hi;
 	r->young_end = r->young_hi - r->young_lo > VM_YOUNG_ROUND_MIN ?

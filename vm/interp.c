@@ -192,7 +192,15 @@ int vm_interp(struct vm_ctx *ctx, struct vm_thread *t, uint64_t budget)
 #define IV(v) ((int32_t)vm_fix_val(v))
 #define BRANCH(cond) do { if (cond) { int32_t off_ = rd32(pc + 1); pc += off_; \
 		if (off_ <= 0) { POLL(); } DISPATCH(); } NEXT(5); } while (0)
-#define ALLOC_CHECK(v) do { if (!(v)) { ex = r->oom; goto throw_value; } YOUNG_WANTED(); } while (0)
+#define ALLOC_CHECK(v) do { if (!(v)) { RETRY_YOUNG(); ex = r->oom; goto throw_value; } \
+		YOUNG_WANTED(); } while (0)
+	/* Memory ran out while the nursery holds objects: what it holds is
+	 * kept room (its survivors must fit in the heap), mostly garbage.
+	 * Empty it and run the instruction again: pc is still on it, its
+	 * operands on the stack, and it has done nothing visible yet (a
+	 * native likewise). With the nursery empty, out of memory is real. */
+#define RETRY_YOUNG() do { if (r->young_top != r->young_lo) { SAVE(); \
+		vm_young_collect(ctx, true); DISPATCH(); } } while (0)
 
 	DISPATCH();
 
@@ -465,9 +473,12 @@ L_INVOKENATIVE: {
 		ex = ret;
 		goto throw_value;
 	}
+	if (rc == VM_BI_OOM + 1)
+		RETRY_YOUNG();
 	if (rc > 0)
 		THROW_BI(rc - 1);
 	sp -= nat->nargs;
+	YOUNG_WANTED();
 	if (nat->nret)
 		*sp++ = ret;
 	NEXT(3);

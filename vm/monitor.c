@@ -60,8 +60,15 @@ int vm_monitor_enter(struct vm_ctx *ctx, struct vm_thread *t, vm_value obj, uint
 		struct vm_array *a = vm_new_array(ctx, 3 * cap);
 		if (!a)
 			return VM_BI_OOM + 1;
-		for (uint64_t k = 0; k < 3 * r->nmonitors; k++)
+		/* The old table keeps nothing: it is garbage now, and a
+		 * young reference left in it would be stale after the next
+		 * minor collection (only the table in use is its root). The
+		 * new table is born black, so its entries are shaded here. */
+		for (uint64_t k = 0; k < 3 * r->nmonitors; k++) {
 			a->data[k] = r->monitors->data[k];
+			vm_gc_barrier(r, r->monitors->data[k]);
+			r->monitors->data[k] = VM_NULL;
+		}
 		r->monitors = a;
 	}
 	vm_value *e = &r->monitors->data[3 * r->nmonitors++];

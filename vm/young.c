@@ -42,6 +42,7 @@ struct evac {
 	struct vm_root *r;
 	struct vm_obj *todo;
 	uint64_t words;
+	uint64_t top;              /* young_top as the collection began */
 };
 
 static inline uint64_t *body(struct vm_obj *o) { return (uint64_t *)(o + 1); }
@@ -52,6 +53,10 @@ static void forward(struct evac *e, vm_value *slot)
 	if (!vm_is_young(e->r, v))
 		return;
 	struct vm_obj *y = vm_ptr(v);
+	if (v >= e->top)               /* never allocated: a stale reference */
+		plat_panic("vm: reference %p past the nursery's objects (%p): "
+			   "a young reference was kept where no collection saw it",
+			   vm_ptr(v), (void *)(uintptr_t)e->top);
 	uintptr_t c = (uintptr_t)y->cls;
 	if (c & 1) {
 		*slot = (vm_value)(c & ~(uintptr_t)1);
@@ -162,7 +167,7 @@ void vm_young_collect(struct vm_ctx *ctx, bool pace_now)
 	ctx->young_want = 0;
 	if (r->young_top == r->young_lo && r->young_rem == r->young_hi && !r->young_overflow)
 		return;
-	struct evac e = { .r = r };
+	struct evac e = { .r = r, .top = r->young_top };
 	forward_roots(&e);
 	while (e.todo) {
 		struct vm_obj *y = e.todo;

@@ -289,6 +289,96 @@ TEST(the_nursery_is_a_root_of_a_full_collection)
 	CHECK_EQ(vm_fix_val(v), 42);
 }
 
+/* Nine young objects' monitors held at once grow the monitor table past
+ * its first 8 entries; the old table must not keep references that the
+ * next minor collection leaves stale (young_verify walks the heap, the
+ * old table included, and panics on one). */
+static const char *montab_prog =
+	".class Cell\n.field v\n"
+	".class Main\n"
+	".method static main 0 1\n.locals 10\n"
+#define HOLD(k) " new Cell\n dup\n store " #k "\n monitorenter\n"
+#define DROP(k) " load " #k "\n monitorexit\n"
+	HOLD(0) HOLD(1) HOLD(2) HOLD(3) HOLD(4) HOLD(5) HOLD(6) HOLD(7) HOLD(8)
+	" iconst 0\n store 9\n"
+	"loop:\n new Cell\n pop\n iinc 9 1\n load 9\n iconst 100000\n if_icmplt loop\n"
+	DROP(0) DROP(1) DROP(2) DROP(3) DROP(4) DROP(5) DROP(6) DROP(7) DROP(8)
+	" iconst 1\n vreturn\n.end\n";
+
+TEST(a_grown_monitor_table_leaves_no_young_reference_behind)
+{
+	char err[512];
+	struct vm_ctx ctx;
+	uint32_t id;
+	CHECKF(boot(&ctx, montab_prog, 65536, &id, err, sizeof err) == 0, "%s", err);
+	CHECKF(vm_run(&ctx, id, 0) == VM_RUN_DONE, "%s", ctx.err);
+	CHECK(vm_young_collections(&ctx) >= 10);
+}
+
+/* The heap is filled with live arrays until ~200 KiB stay free, then
+ * young garbage piles up, then a 160 KB array is made: the nursery's
+ * reserve must not make that an OutOfMemoryError while the nursery holds
+ * only garbage (the failed allocation empties it and runs again). */
+static char oom_prog[2048];
+
+static int near_full(uint64_t young, int churn, char *err, size_t en)
+{
+	struct vm_ctx ctx;
+	uint32_t id;
+	vt_young_bytes = young;
+	if (vt_boot(&ctx, ".class Main\n.method static main 0 0\n return\n.end\n", true, &id, err, en))
+		return -1;
+	uint64_t n = (ctx.root->heap_hi - ctx.root->bump - 200 * 1024) / (302 * 8) - 2;
+	snprintf(oom_prog, sizeof oom_prog,
+		 ".class Main\n.static keep big\n"
+		 ".method static main 0 1\n.locals 4\n"
+		 " iconst %llu\n newarray\n dup\n putstatic Main.keep\n store 0\n"
+		 " iconst 0\n store 1\n"
+		 "fill:\n load 0\n load 1\n iconst 300\n newarray\n astore\n"
+		 " iinc 1 1\n load 1\n iconst %llu\n if_icmplt fill\n"
+		 " iconst 0\n store 1\n"
+		 "churn:\n load 1\n iconst %d\n if_icmpge done\n iconst 250\n newarray\n pop\n"
+		 " iinc 1 1\n goto churn\n"
+		 "done:\n iconst 20000\n newarray\n putstatic Main.big\n"
+		 " iconst 1\n vreturn\n.end\n",
+		 (unsigned long long)n, (unsigned long long)n, churn);
+	if (vt_boot(&ctx, oom_prog, true, &id, err, en))
+		return -1;
+	int rc = vm_run(&ctx, id, 0);
+	snprintf(err, en, "%s", ctx.err);
+	return rc;
+}
+
+TEST(young_garbage_never_makes_an_out_of_memory)
+{
+	char err[512];
+	for (int churn = 0; churn <= 400; churn += 100) {
+		CHECKF(near_full(VM_YOUNG_NONE, churn, err, sizeof err) == VM_RUN_DONE,
+		       "without a nursery, churn %d: %s", churn, err);
+		CHECKF(near_full(0, churn, err, sizeof err) == VM_RUN_DONE,
+		       "with a nursery, churn %d: %s", churn, err);
+	}
+}
+
+/* A region without a nursery (too small for one, or none asked for)
+ * whose end is not page aligned still attaches: the empty range sits at
+ * the region's very end, after the bitmap. */
+TEST(regions_without_a_nursery_attach_at_any_size)
+{
+	static const size_t sizes[] = { 523288, 300000, 1052576 };
+	for (unsigned i = 0; i < 3; i++)
+		for (int none = 0; none < 2; none++) {
+			struct vm_ctx ctx;
+			memset(&ctx, 0, sizeof ctx);
+			ctx.young_bytes = none ? VM_YOUNG_NONE : 0;
+			void *base = vt_map();
+			CHECK(base != NULL);
+			CHECKF(vm_format(&ctx, base, sizes[i]) == 0, "%s", ctx.err);
+			CHECKF(vm_attach(&ctx, base, sizes[i]) == 0, "size %zu%s: %s", sizes[i],
+			       none ? " (none asked)" : "", ctx.err);
+		}
+}
+
 int main(void)
 {
 	check_begin("vm_young_test");
@@ -301,6 +391,9 @@ int main(void)
 	RUN(a_dead_objects_remembered_slot_is_dropped);
 	RUN(a_held_monitor_follows_its_young_object);
 	RUN(the_nursery_is_a_root_of_a_full_collection);
+	RUN(a_grown_monitor_table_leaves_no_young_reference_behind);
+	RUN(young_garbage_never_makes_an_out_of_memory);
+	RUN(regions_without_a_nursery_attach_at_any_size);
 	munmap(VT_ADDR, VT_REGION);
 	return check_done();
 }
