@@ -29,7 +29,12 @@
  * shades what they reference (heap.c, begin_cycle), and a survivor is
  * born black while marking, like any allocation. A survivor always finds
  * room: old allocation leaves at least the nursery's used bytes above the
- * bump pointer, and a young allocation fits within that too. */
+ * bump pointer, and a young allocation fits within that too. That kept
+ * room is mostly garbage, so an allocation that fails while the nursery
+ * holds anything empties it and runs its instruction again (interp.c,
+ * RETRY_YOUNG) before memory counts as exhausted. A container that stops
+ * being a root must keep no young reference (the monitor table clears
+ * the old one when it grows): the heap walk would read it later. */
 #include <string.h>
 
 #include "plat.h"
