@@ -12,8 +12,8 @@
 #include "check.h"
 #include "../../kernel/hosted/hosted.h"
 #include "../../persist/arena.h"
+#include "arena_pages.h"
 
-#define PAGE PLAT_PAGE_SIZE
 
 /* A pager with contents for every page, (p & 0xff) ^ 0x5a, so a page read
  * as zeros was not asked for. Runs in the fault handler: atomics only. */
@@ -26,19 +26,6 @@ static int test_page_in(void *ctx, uint64_t pgno, void *buf, bool *present)
 	memset(buf, (int)((pgno & 0xff) ^ 0x5a), PAGE);
 	*present = true;
 	return 0;
-}
-
-static uint8_t *page(struct pst_arena *a, uint64_t pgno)
-{
-	return (uint8_t *)pst_arena_base(a) + pgno * PAGE;
-}
-
-static bool page_is(const volatile uint8_t *p, uint8_t v)
-{
-	for (unsigned i = 0; i < PAGE; i++)
-		if (p[i] != v)
-			return false;
-	return true;
 }
 
 /* The arena a failed test left open (CHECK returns early), closed by the
