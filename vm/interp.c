@@ -470,6 +470,8 @@ L_INVOKENATIVE: {
 	if (rc == VM_NAT_BLOCK)
 		return t->state == VM_TS_RUNNABLE ? VM_RUN_STOPPED : VM_RUN_BLOCKED;
 	if (rc == VM_NAT_THROW) {
+		if (ret == r->oom)    /* no room for its exception: see RETRY_YOUNG */
+			RETRY_YOUNG();
 		ex = ret;
 		goto throw_value;
 	}
@@ -572,6 +574,8 @@ L_MONITORENTER: L_MONITOREXIT: {
 		: vm_monitor_exit(ctx, t, sp[-1]);
 	if (rc == VM_NAT_BLOCK)
 		return VM_RUN_BLOCKED;
+	if (rc == VM_BI_OOM + 1)
+		RETRY_YOUNG();
 	if (rc > 0) {
 		exc_msg = rc - 1 == VM_BI_IMSE ? "monitorexit by a thread that does not own the monitor"
 			: "no memory for a monitor";
@@ -664,6 +668,13 @@ L_SCONCAT3: {
 throw_builtin:
 	SAVE();
 	ex = vm_make_exception(ctx, exc_class, exc_msg);
+	/* No room for the exception while the nursery holds anything: empty
+	 * it (a safepoint: the state is saved, and no object is held in a C
+	 * variable past this point) and make it again. */
+	if (ex == r->oom && exc_class != VM_BI_OOM && r->young_top != r->young_lo) {
+		vm_young_collect(ctx, true);
+		ex = vm_make_exception(ctx, exc_class, exc_msg);
+	}
 throw_value: {
 	/* pc is on the throwing instruction in this frame; in callers it is
 	 * the return address, so the call itself is pc - 1. */
