@@ -13,31 +13,10 @@
 
 static char prog[4096];
 
-/* tail: the instructions after the heap has been filled to `room` free
- * bytes and `churn` young cells of garbage made. */
-static int run_near_full(uint64_t young, uint64_t room, int churn, const char *tail, char *err, size_t en)
+/* The program: `arrays` live 300-element arrays, then `churn` young
+ * garbage cells, then tail (labels t0 and t1 around what may throw). */
+static void make_prog(uint64_t arrays, int churn, const char *tail)
 {
-	struct vm_ctx ctx;
-	uint32_t id;
-	vt_young_bytes = young;
-	snprintf(prog, sizeof prog,
-		 ".class Cell\n.field v\n"
-		 ".class Main\n.static keep\n"
-		 ".method static main 0 1\n.locals 4\n"
-		 " iconst %d\n newarray\n dup\n putstatic Main.keep\n store 0\n"
-		 " iconst 0\n store 1\n"
-		 "fill:\n load 1\n iconst %d\n if_icmpge filled\n load 0\n load 1\n iconst 300\n newarray\n astore\n"
-		 " iinc 1 1\n goto fill\n"
-		 "filled:\n iconst 0\n store 1\n"
-		 "churn:\n load 1\n iconst %d\n if_icmpge done\n new Cell\n pop\n iinc 1 1\n goto churn\n"
-		 "done:\n%s"
-		 " iconst 1\n vreturn\n"
-		 "h:\n pop\n iconst 2\n vreturn\n"
-		 ".catch NullPointerException t0 t1 h\n.catch IllegalMonitorStateException t0 t1 h\n"
-		 ".end\n", 1, 1, churn, tail);
-	if (vt_boot(&ctx, prog, true, &id, err, en))
-		return -1;
-	uint64_t n = (ctx.root->heap_hi - ctx.root->bump - room) / (302 * 8);
 	snprintf(prog, sizeof prog,
 		 ".class Cell\n.field v\n"
 		 ".class Main\n.static keep\n"
@@ -52,7 +31,21 @@ static int run_near_full(uint64_t young, uint64_t room, int churn, const char *t
 		 " iconst 1\n vreturn\n"
 		 "h:\n pop\n iconst 2\n vreturn\n"
 		 ".catch NullPointerException t0 t1 h\n.catch IllegalMonitorStateException t0 t1 h\n"
-		 ".end\n", (unsigned long long)n, (unsigned long long)n, churn, tail);
+		 ".end\n", (unsigned long long)arrays, (unsigned long long)arrays, churn, tail);
+}
+
+/* Runs the program with the heap filled to about `room` free bytes (a
+ * first boot of the same program measures the room it has). Returns the
+ * program's result, or -10 - the vm_run result. */
+static int run_near_full(uint64_t young, uint64_t room, int churn, const char *tail, char *err, size_t en)
+{
+	struct vm_ctx ctx;
+	uint32_t id;
+	vt_young_bytes = young;
+	make_prog(1, churn, tail);
+	if (vt_boot(&ctx, prog, true, &id, err, en))
+		return -1;
+	make_prog((ctx.root->heap_hi - ctx.root->bump - room) / (302 * 8), churn, tail);
 	if (vt_boot(&ctx, prog, true, &id, err, en))
 		return -1;
 	int rc = vm_run(&ctx, id, 0);
