@@ -52,8 +52,45 @@ struct evac {
 
 static inline uint64_t *body(struct vm_obj *o) { return (uint64_t *)(o + 1); }
 
-static void forward(struct evac *e, vm_value *slot)
+/* A visit of reference slots: fn(arg, slot). */
+struct visit {
+	void (*fn)(void *arg, vm_value *slot);
+	void *arg;
+};
+
+/* o's reference slots; none of a stack: its live slots are its thread's
+ * (a root), those above sp are stale. */
+static void each_field(struct visit *v, struct vm_obj *o)
 {
+	vm_value *w = (vm_value *)(o + 1);
+	for (uint32_t i = 0; !o->stack && i < o->nrefs; i++)
+		v->fn(v->arg, &w[i]);
+}
+
+static void each_field_of(void *v, struct vm_obj *o)
+{
+	each_field(v, o);
+}
+
+/* The roots a minor collection starts from, but the remembered slots:
+ * root->tmp, every listed thread's references and its stack below sp,
+ * the monitor table. */
+static void each_root(struct vm_root *r, struct visit *v)
+{
+	for (unsigned i = 0; i < VM_TMP_ROOTS; i++)
+		v->fn(v->arg, &r->tmp[i]);
+	for (struct vm_thread *t = r->threads; t; t = t->next) {
+		each_field(v, &t->h);
+		for (uint64_t i = 0; t->stack && i < t->sp; i++)
+			v->fn(v->arg, &t->stack->data[i]);
+	}
+	for (uint64_t k = 0; r->monitors && k < 3 * r->nmonitors; k++)
+		v->fn(v->arg, &r->monitors->data[k]);
+}
+
+static void forward(void *arg, vm_value *slot)
+{
+	struct evac *e = arg;
 	vm_value v = *slot;
 	if (!vm_is_young(e->r, v))
 		return;
@@ -78,67 +115,32 @@ static void forward(struct evac *e, vm_value *slot)
 	*slot = vm_ref(o);
 }
 
-static void forward_refs(struct evac *e, struct vm_obj *o)
-{
-	vm_value *w = (vm_value *)(o + 1);
-	for (uint32_t i = 0; i < o->nrefs; i++)
-		forward(e, &w[i]);
-}
-
-/* Heap walk after an overflow: a stack's live slots are its thread's
- * (a root); those above sp are stale. */
-static void forward_obj(void *arg, struct vm_obj *o)
-{
-	if (!o->stack)
-		forward_refs(arg, o);
-}
-
-static void forward_roots(struct evac *e)
+static void forward_roots(struct evac *e, struct visit *v)
 {
 	struct vm_root *r = e->r;
-	for (unsigned i = 0; i < VM_TMP_ROOTS; i++)
-		forward(e, &r->tmp[i]);
-	for (struct vm_thread *t = r->threads; t; t = t->next) {
-		forward_refs(e, &t->h);
-		for (uint64_t i = 0; t->stack && i < t->sp; i++)
-			forward(e, &t->stack->data[i]);
-	}
-	for (uint64_t k = 0; r->monitors && k < 3 * r->nmonitors; k++)
-		forward(e, &r->monitors->data[k]);
+	each_root(r, v);
 	for (uint64_t p = r->young_rem; p < r->young_hi; p += 16)
 		forward(e, (vm_value *)(uintptr_t)((uint64_t *)(uintptr_t)p)[1]);
 	if (r->young_overflow) {
-		vm_heap_each(r, forward_obj, e);
+		vm_heap_each(r, each_field_of, v);
 		r->young_walks++;
 	}
 }
 
 /* ---- checking (tests): no reference into the emptied nursery is left */
 
-static void check_slot(const struct vm_root *r, const vm_value *slot, const char *what)
+static void check_slot(void *r, vm_value *slot)
 {
 	if (vm_is_young(r, *slot))
-		plat_panic("vm: %s slot %p still holds young %p after a minor collection",
-			   what, (const void *)slot, vm_ptr(*slot));
-}
-
-static void check_obj(void *arg, struct vm_obj *o)
-{
-	vm_value *w = (vm_value *)(o + 1);
-	for (uint32_t i = 0; !o->stack && i < o->nrefs; i++)
-		check_slot(arg, &w[i], "object");
+		plat_panic("vm: slot %p still holds young %p after a minor collection",
+			   (void *)slot, vm_ptr(*slot));
 }
 
 static void check_all(struct vm_root *r)
 {
-	for (unsigned i = 0; i < VM_TMP_ROOTS; i++)
-		check_slot(r, &r->tmp[i], "tmp root");
-	for (struct vm_thread *t = r->threads; t; t = t->next)
-		for (uint64_t i = 0; t->stack && i < t->sp; i++)
-			check_slot(r, &t->stack->data[i], "stack");
-	for (uint64_t k = 0; r->monitors && k < 3 * r->nmonitors; k++)
-		check_slot(r, &r->monitors->data[k], "monitor table");
-	vm_heap_each(r, check_obj, r);
+	struct visit v = { check_slot, r };
+	each_root(r, &v);
+	vm_heap_each(r, each_field_of, &v);
 }
 
 /* How much the next round may allocate before its collection. Copying
@@ -173,11 +175,12 @@ void vm_young_collect(struct vm_ctx *ctx, bool pace_now)
 	if (r->young_top == r->young_lo && r->young_rem == r->young_hi && !r->young_overflow)
 		return;
 	struct evac e = { .r = r, .top = r->young_top };
-	forward_roots(&e);
+	struct visit v = { forward, &e };
+	forward_roots(&e, &v);
 	while (e.todo) {
 		struct vm_obj *y = e.todo;
 		e.todo = (struct vm_obj *)(uintptr_t)body(y)[0];
-		forward_refs(&e, (struct vm_obj *)((uintptr_t)y->cls & ~(uintptr_t)1));
+		each_field(&v, (struct vm_obj *)((uintptr_t)y->cls & ~(uintptr_t)1));
 	}
 	uint64_t used = r->young_top - r->young_lo;
 	r->young_end = r->young_lo + next_round(r, used, e.words * 8);
