@@ -154,6 +154,23 @@ static int cow_copy(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 
 /* ---- the fault path ------------------------------------------------------ */
 
+/* pgno lies in the volatile range (pst_arena_set_volatile). */
+static bool in_volatile(struct pst_arena *a, uint64_t pgno)
+{
+	uint64_t r = LOAD(&a->volatile_range);
+	return pgno >= (r >> 32) && pgno < (uint32_t)r;
+}
+
+/* A write to the page after one already dirty in this epoch: the
+ * program is likely filling memory in address order (an allocator
+ * carving a free run), so the pages ahead are taken too. */
+static bool follows_a_dirty_page(struct pst_arena *a, uint32_t pgno)
+{
+	struct pst_pg *pe = pgno ? pg_lookup(a, pgno - 1) : NULL;
+	return pe != NULL && (LOAD(&pe->st) & ST_DIRTY);
+}
+
+
 /* Ends LOADING: sets every bit but save and slot from v. While a page is
  * LOADING the writer may still end its save (pst_arena_save_done), so those
  * bits are taken from the word as it is now, not as it was. */
@@ -163,6 +180,61 @@ static void set_res_bits(struct pst_pg *e, uint32_t v)
 	uint32_t cur = LOAD(&e->st);
 	while (!CAS(&e->st, &cur, (cur & keep) | (v & ~keep)))
 		;
+}
+
+/* An ABSENT page's memory reads as zeros (untouched since the reserve, or
+ * discarded), so a page that is to read as zeros becomes present by
+ * protection alone, without a copy. Fresh-page fault-ahead: a write that
+ * brings in zeros right after a page dirty in this epoch (memory filled in
+ * address order, fresh memory an allocator carves first) also takes the
+ * window's next pages that read as zeros too (declared unused, or never
+ * stored), all present, dirty and writable after one protection change: a
+ * run of fresh pages costs one trap instead of one each. A page taken but
+ * not written is saved as zeros, equal to its committed contents, and the
+ * sink drops it. */
+static int fresh_ahead(struct pst_arena *a, uint32_t pgno)
+{
+	uint32_t first = pgno + 1, max = a->around, got = 0, zero_run = 0;
+	uint32_t seen[64];
+	if (max > a->npages - first)
+		max = (uint32_t)(a->npages - first);
+	if (a->pager.page_in == NULL)
+		zero_run = max;
+	else if (a->pager.unstored_run == NULL ||
+		 a->pager.unstored_run(a->pager.ctx, first, max, &zero_run) != 0)
+		zero_run = 0;            /* then only pages declared unused */
+	for (; got < max; got++) {
+		struct pst_pg *qe = pg_lookup(a, first + got);
+		uint32_t s = qe == NULL ? 0 : LOAD(&qe->st);
+		if (qe == NULL || in_volatile(a, first + got) ||
+		    (s & RES_MASK) != RES_ABSENT ||
+		    (got >= zero_run && !(s & ST_UNUSED)) ||
+		    !CAS(&qe->st, &s, (s & ~RES_MASK) | RES_LOADING))
+			break;
+		seen[got] = s;
+	}
+	if (got == 0)
+		return 0;
+	void *addr = page_addr(a, first);
+	int rc = plat_mem_protect(addr, (uint64_t)got * PG, PLAT_PROT_RW);
+	for (uint32_t k = 0; k < got; k++) {
+		struct pst_pg *qe = pg_lookup(a, first + k);
+		uint32_t s = seen[k];
+		if (rc != 0) {
+			set_res_bits(qe, s);    /* absent again, as it was */
+			continue;
+		}
+		if (!(s & ST_DIRTY))
+			dirty_push(a, first + k, qe);
+		BUMP(&a->around_pages, 1);
+		BUMP(&a->page_ins, 1);
+		set_res_bits(qe, (s & ~(RES_MASK | ST_UNUSED | ST_COLD)) |
+			     RES_PRESENT | ST_DIRTY);
+	}
+	/* A failed change may have applied in part: no access at all, or
+	 * writes to absent pages would go unseen. */
+	return rc == 0 ? 0 : plat_mem_protect(addr, (uint64_t)got * PG,
+					      PLAT_PROT_NONE);
 }
 
 /* First touch of an ABSENT page: fill it from the pager (or zeros) and make
@@ -185,9 +257,11 @@ static int page_in(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 			BUMP(&a->pager_hits, 1);
 		}
 	}
-	if (rc == 0)
-		rc = plat_page_fill(page_addr(a, pgno), src,
-				    dirty ? PLAT_PROT_RW : PLAT_PROT_READ);
+	enum plat_prot prot = dirty ? PLAT_PROT_RW : PLAT_PROT_READ;
+	if (rc == 0 && src == zero_page)
+		rc = plat_mem_protect(page_addr(a, pgno), PG, prot);
+	else if (rc == 0)
+		rc = plat_page_fill(page_addr(a, pgno), src, prot);
 	if (bi >= 0)
 		bounce_put(a, bi);
 	if (rc != 0) {
@@ -203,6 +277,9 @@ static int page_in(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 	BUMP(&a->page_ins, 1);
 	set_res_bits(e, (s & ~(RES_MASK | ST_UNUSED | (is_write ? ST_COLD : 0))) |
 		     RES_PRESENT | (dirty ? ST_DIRTY : 0));
+	if (is_write && src == zero_page && a->around > 1 &&
+	    follows_a_dirty_page(a, pgno))
+		return fresh_ahead(a, pgno);
 	return 0;
 }
 
@@ -296,15 +373,6 @@ static int unprotect_around(struct pst_arena *a, uint32_t pgno, bool ahead,
 	return rc;
 }
 
-/* A write to the page after one already dirty in this epoch: the
- * program is likely filling memory in address order (an allocator
- * carving a free run), so the pages ahead are taken too. */
-static bool follows_a_dirty_page(struct pst_arena *a, uint32_t pgno)
-{
-	struct pst_pg *pe = pgno ? pg_lookup(a, pgno - 1) : NULL;
-	return pe != NULL && (LOAD(&pe->st) & ST_DIRTY);
-}
-
 static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		      bool is_write)
 {
@@ -357,13 +425,6 @@ static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 						(s & ST_COLD) != 0);
 		return unprotect_dirty(e, addr);
 	}
-}
-
-/* pgno lies in the volatile range (pst_arena_set_volatile). */
-static bool in_volatile(struct pst_arena *a, uint64_t pgno)
-{
-	uint64_t r = LOAD(&a->volatile_range);
-	return pgno >= (r >> 32) && pgno < (uint32_t)r;
 }
 
 /* A fault on a volatile page: the first touch fills it with zeros,

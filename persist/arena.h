@@ -10,7 +10,8 @@
  *  +------------------------+----+---+------+------+------+-----+
  *  | COW slot (when COPIED) |COLD|HOT| save |UNUSED|DIRTY | res |
  *  +------------------------+----+---+------+------+------+-----+
- *   res:   ABSENT (PROT_NONE, never paged in or discarded) / LOADING (being
+ *   res:   ABSENT (PROT_NONE, never paged in or discarded: its memory reads
+ *          as zeros, so a page-in of zeros is a protection change) / LOADING (being
  *          paged in, or being declared unused) / PRESENT / SCRATCH (a
  *          volatile page touched since the call: read-write, untracked;
  *          never PRESENT, so no protection, prepare or fault-around
@@ -62,7 +63,11 @@
  * pages after it that are present, clean and not COLD, HOT or not; when
  * the faulting page was itself COLD (the allocator came back to memory a
  * failed guess cooled) the COLD pages after it are taken too, or each would
- * trap on its own. It over-approximates the dirty set (a neighbour may not
+ * trap on its own. Such a write to an absent page that reads as zeros
+ * (fresh memory) takes the window's next absent pages that read as zeros
+ * too (declared unused, or never stored: pager.unstored_run), paged in
+ * dirty and writable by the same one protection change. It
+ * over-approximates the dirty set (a neighbour may not
  * be written after all): the snapshot sink drops pages found equal to their
  * committed contents.
  *
@@ -95,6 +100,12 @@
 struct pst_pager {
 	void *ctx;
 	int (*page_in)(void *ctx, uint64_t pgno, void *buf, bool *present);
+	/* Optional, same rules: how many pages from pgno on, at most max, the
+	 * store never had (*count). Lets a sequential fill of fresh memory
+	 * take the pages ahead in one fault (without it, only pages declared
+	 * unused are). */
+	int (*unstored_run)(void *ctx, uint64_t pgno, uint32_t max,
+			    uint32_t *count);
 };
 
 struct pst_arena_config {

@@ -90,6 +90,16 @@ static int pager_page_in(void *ctx, uint64_t pgno, void *buf, bool *present)
 	return rc;
 }
 
+static int pager_unstored_run(void *ctx, uint64_t pgno, uint32_t max,
+			      uint32_t *count)
+{
+	struct pst_image *img = ctx;
+	plat_mutex_lock(img->store_lock);
+	int rc = pst_store_unstored_run(img->store, pgno, max, count);
+	plat_mutex_unlock(img->store_lock);
+	return rc;
+}
+
 /* ---- sink: the snapshot writer's side ----------------------------------- */
 
 static void txn_drop(struct pst_image *img)
@@ -428,7 +438,8 @@ static int image_start(struct pst_image *img, char *why, size_t whylen)
 
 	struct pst_arena_config ac = {
 		.size = pst_store_arena_pages(img->store) * PLAT_PAGE_SIZE,
-		.pager = { .ctx = img, .page_in = pager_page_in },
+		.pager = { .ctx = img, .page_in = pager_page_in,
+			   .unstored_run = pager_unstored_run },
 		.cow_pages = img->cfg.cow_pages,
 	};
 	rc = pst_arena_open(&ac, &img->arena);

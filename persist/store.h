@@ -75,6 +75,10 @@ uint64_t pst_store_page_hash(const void *page);
 /* The committed page's hash (PST_STORE_ZERO_HASH when absent) from the map
  * alone: its data block is not read. Same errors as pst_store_read_page. */
 int pst_store_page_hash_at(struct pst_store *s, uint64_t pgno, uint64_t *hash);
+/* How many pages from pgno on, at most max, the committed map holds nothing
+ * for (each reads as zeros), in *count. Same errors as pst_store_read_page. */
+int pst_store_unstored_run(struct pst_store *s, uint64_t pgno, uint32_t max,
+			   uint32_t *count);
 
 const char *pst_store_last_error(const struct pst_store *s);
 

@@ -125,6 +125,24 @@ int pst_store_page_hash_at(struct pst_store *s, uint64_t pgno, uint64_t *hash)
 	return 0;
 }
 
+int pst_store_unstored_run(struct pst_store *s, uint64_t pgno, uint32_t max,
+			   uint32_t *count)
+{
+	if (s == NULL || count == NULL)
+		return -ERR_INVAL;
+	uint32_t n = 0;
+	for (; n < max && pgno + n < s->cur.arena_pages; n++) {
+		struct pst_ent e;
+		int rc = find_ent(s, pgno + n, &e);
+		if (rc < 0)
+			return rc;
+		if (e.blk != 0)
+			break;
+	}
+	*count = n;
+	return 0;
+}
+
 int pst_store_read_page_hashed(struct pst_store *s, uint64_t pgno, void *buf,
 			       bool *present, uint64_t *hash)
 {

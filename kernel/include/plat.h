@@ -81,7 +81,8 @@ struct plat_ops {
 	const char *name;           /* "hosted-linux", "x86_64", ...          */
 
 	/* Arena address space. reserve maps [PLAT_ARENA_BASE, +size) with no
-	 * access and no backing touched; protect changes page access; discard
+	 * access and no backing touched: a page made accessible before any
+	 * fill reads as zeros; protect changes page access; discard
 	 * drops a range's contents (it reads back as zeros). page_fill copies
 	 * one page of src into the arena page at addr and then gives it prot,
 	 * atomically as other threads see it: they fault until it is complete

@@ -101,9 +101,9 @@ void ktest_persist(void)
 	if (a == NULL)
 		kt_finish();
 	p = pst_arena_base(a);
-	for (unsigned i = 0; i < 4; i++) {
-		p[i * PG] = (uint8_t)(i + 1);
-		KT_FAULTED();
+	for (unsigned i = 4; i-- > 0;) {         /* downwards: no write follows */
+		p[i * PG] = (uint8_t)(i + 1);    /* a dirty page, so none takes */
+		KT_FAULTED();                    /* the fresh pages ahead        */
 	}
 	KT_CHECK(pst_arena_epoch_close(a, &b) == 0 && b.count == 4, "around_epoch_batch");
 	for (unsigned i = 0; i < 4; i++) {         /* page 0's trap takes all */

@@ -202,6 +202,8 @@ TEST(protect_ranges)
 	CHECK(base != NULL);
 	hook_reset(HOOK_TO_RW);
 	CHECK_EQ(plat_mem_protect(base, 8 * PAGE, PLAT_PROT_RW), 0);
+	for (int i = 0; i < 8 * (int)PAGE; i++)  /* never filled: zeros */
+		CHECK_EQ(((volatile char *)base)[i], 0);
 	for (int i = 0; i < 8; i++)
 		wr(base + i * PAGE, 1);
 	CHECK_EQ(hook.count, 0);

@@ -357,9 +357,11 @@ TEST(write_fault_around)
 {
 	struct pst_arena *a = open_around16();
 	CHECK(a != NULL);
-	for (uint32_t p = 0; p < 16; p++)
+	/* Fresh pages written downwards: no write follows a dirty page, so
+	 * none takes the fresh pages after it (pst_arena_fresh_test). */
+	for (uint32_t p = 16; p-- > 0;)
 		memset(page(a, p), (int)p, PAGE);
-	static const uint32_t solo[] = { 20, 40, 41 };
+	static const uint32_t solo[] = { 20, 41, 40 };   /* 41 first: as above */
 	for (unsigned i = 0; i < 3; i++)
 		memset(page(a, solo[i]), (int)solo[i], PAGE);
 	struct pst_arena_batch b;
@@ -488,9 +490,9 @@ TEST(sequential_writes_take_the_pages_ahead)
 {
 	struct pst_arena *a = open_around16();
 	CHECK(a != NULL);
-	for (uint32_t p = 100; p < 164; p++)
-		page(a, p)[0] = 1;
-	for (uint32_t p = 300; p < 332; p++)
+	for (uint32_t p = 164; p-- > 100;)          /* fresh: downwards, as */
+		page(a, p)[0] = 1;                   /* in write_fault_around */
+	for (uint32_t p = 332; p-- > 300;)
 		page(a, p)[0] = 1;
 	page(a, 200)[0] = 1;
 	struct pst_arena_batch b;
