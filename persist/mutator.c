@@ -1,7 +1,6 @@
 /* mutator.c — the mutator registry: safepoint polls, blocked regions and the
  * stop/resume pair behind struct pst_world. One mutex and one condition guard
  * the counts; the poll's fast path is a single atomic load of `stop`. */
-#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "mutator.h"
@@ -9,7 +8,7 @@
 struct pst_mut_registry {
 	plat_mutex *mu;
 	plat_cond *cv;           /* broadcast on every change below     */
-	_Atomic int stop;        /* written under mu; polled without it */
+	unsigned stop;           /* written under mu; polled without it */
 	int running;             /* registered, not parked, not blocked */
 };
 
@@ -43,10 +42,23 @@ void pst_mut_registry_free(struct pst_mut_registry *r)
 	free(r);
 }
 
+void pst_park_wait(plat_mutex *mu, plat_cond *cv, const unsigned *stopped)
+{
+	if (__atomic_load_n(stopped, __ATOMIC_ACQUIRE) == 0)
+		return;
+	plat_mutex_unlock(mu);
+	uint64_t until = plat_monotonic_ns() + PST_PARK_SPIN_NS;
+	while (__atomic_load_n(stopped, __ATOMIC_ACQUIRE) != 0 &&
+	       plat_monotonic_ns() < until)
+		plat_thread_yield();
+	plat_mutex_lock(mu);
+	while (__atomic_load_n(stopped, __ATOMIC_ACQUIRE) != 0)
+		plat_cond_wait(cv, mu);
+}
+
 static void wait_while_stopped(struct pst_mut_registry *r)
 {
-	while (atomic_load(&r->stop))
-		plat_cond_wait(r->cv, r->mu);
+	pst_park_wait(r->mu, r->cv, &r->stop);
 }
 
 int pst_mut_register(struct pst_mut_registry *r, struct pst_mutator **out)
@@ -77,7 +89,7 @@ void pst_mut_unregister(struct pst_mutator *m)
 void pst_mut_poll(struct pst_mutator *m)
 {
 	struct pst_mut_registry *r = m->r;
-	if (!atomic_load_explicit(&r->stop, memory_order_acquire))
+	if (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE))
 		return;
 	plat_mutex_lock(r->mu);
 	r->running--;
@@ -113,7 +125,7 @@ void pst_mut_stop(struct pst_mut_registry *r)
 {
 	plat_mutex_lock(r->mu);
 	wait_while_stopped(r);
-	atomic_store(&r->stop, 1);
+	__atomic_store_n(&r->stop, 1, __ATOMIC_SEQ_CST);
 	while (r->running > 0)
 		plat_cond_wait(r->cv, r->mu);
 	plat_mutex_unlock(r->mu);
@@ -122,7 +134,7 @@ void pst_mut_stop(struct pst_mut_registry *r)
 void pst_mut_resume(struct pst_mut_registry *r)
 {
 	plat_mutex_lock(r->mu);
-	atomic_store(&r->stop, 0);
+	__atomic_store_n(&r->stop, 0, __ATOMIC_RELEASE);
 	plat_cond_broadcast(r->cv);
 	plat_mutex_unlock(r->mu);
 }

@@ -37,4 +37,16 @@ void pst_mut_resume(struct pst_mut_registry *r);
 /* The registry as the snapshot engine's world. */
 struct pst_world pst_mut_world(struct pst_mut_registry *r);
 
+/* How a parked mutator waits out a world stop: called and returns with mu
+ * held, once *stopped (written under mu, with __atomic stores) is 0. A stop
+ * lasts well under a millisecond, and a thread that sleeps through one
+ * wakes late: ~30 us after the resume on an idle 2-vCPU VM (against ~2 us
+ * spinning), milliseconds when the machine is busy, as it then waits for a
+ * CPU behind the snapshot writer that the resume has just set going. So it
+ * spins first, mu released, yielding each round (a thread the stopper
+ * needs may share its CPU), for up to PST_PARK_SPIN_NS, and only then
+ * sleeps on cv (which the resumer broadcasts). */
+#define PST_PARK_SPIN_NS 2000000ull
+void pst_park_wait(plat_mutex *mu, plat_cond *cv, const unsigned *stopped);
+
 #endif

@@ -2,8 +2,10 @@
  * loop, the world-stop the snapshot engine uses, and the glue that tags VM
  * output with its epoch and releases it on commit (outcommit.h).
  *
- * Lock rule: n->mu guards stopping and parked and epoch; the VM's stop flag
- * is set by anyone, and cleared only under n->mu with stopping == 0. */
+ * Lock rule: n->mu guards stopping and parked and epoch (stopping changes
+ * atomically too, so the parked runner can spin on it: pst_park_wait); the
+ * VM's stop flag is set by anyone, and cleared only under n->mu with
+ * stopping == 0. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "outcommit.h"
 #include "../persist/arena.h"
 #include "../persist/image.h"
+#include "../persist/mutator.h"
 #include "../vm/vm.h"
 
 #define NODE_SLICE        10000u
@@ -49,7 +52,7 @@ static void world_stop(void *arg)
 {
 	struct node *n = arg;
 	plat_mutex_lock(n->mu);
-	n->stopping++;
+	__atomic_add_fetch(&n->stopping, 1, __ATOMIC_SEQ_CST);
 	vm_stop_request(&n->vm);
 	while (!n->parked)
 		plat_cond_wait(n->cv, n->mu);
@@ -61,7 +64,7 @@ static void world_resume(void *arg)
 	struct node *n = arg;
 	plat_mutex_lock(n->mu);
 	n->epoch++;
-	if (--n->stopping == 0)
+	if (__atomic_sub_fetch(&n->stopping, 1, __ATOMIC_RELEASE) == 0)
 		plat_cond_broadcast(n->cv);
 	plat_mutex_unlock(n->mu);
 }
@@ -348,8 +351,7 @@ int node_run(struct node *n, struct node_run_result *res)
 	memset(res, 0, sizeof *res);
 	plat_mutex_lock(n->mu);
 	for (;;) {
-		while (n->stopping > 0)
-			plat_cond_wait(n->cv, n->mu);
+		pst_park_wait(n->mu, n->cv, &n->stopping);
 		/* No stopper now: any stop request left is node_stop's (seen
 		 * through quit, stored before the request) or our own. */
 		vm_stop_clear(&n->vm);
