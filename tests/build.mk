@@ -12,6 +12,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(HOSTED_LIB) $(PASM_OBJ)
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) -Itests/lib -Ikernel/hosted $< $(PASM_OBJ) $(HOSTED_LIB) $(HOST_LDLIBS) -o $@
 
+# The nursery's randomized stress test: 40 seeds in make test, 2000 here.
+LONG_TESTS += "$(BUILD)/tests/unit/vm_young_stress_test 2000"
+LONG_DEPS  += $(BUILD)/tests/unit/vm_young_stress_test
+
 # Benchmarks: tests/bench/NAME_bench.c becomes part NAME unless a build.mk
 # already defines BENCH_CMD_NAME with its own rule.
 BENCH_LIB  := $(BUILD)/tests/bench/bench_report.o
