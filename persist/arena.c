@@ -215,15 +215,18 @@ static int fresh_ahead(struct pst_arena *a, uint32_t pgno)
 	}
 	if (got == 0)
 		return 0;
-	void *addr = page_addr(a, first);
-	int rc = plat_mem_protect(addr, (uint64_t)got * PG, PLAT_PROT_RW);
+	/* A failed change may have applied in part, and a page it opened
+	 * may have been written already (by another mutator): so the pages
+	 * are taken either way, present, dirty and listed. A page left
+	 * without access is still a valid dirty page: its next touch traps
+	 * and unprotects it (fault_page), so no write goes unseen. Made
+	 * absent again, one that was opened would hold data while absent,
+	 * unlisted, and come back by protection alone. */
+	(void)plat_mem_protect(page_addr(a, first), (uint64_t)got * PG,
+			       PLAT_PROT_RW);
 	for (uint32_t k = 0; k < got; k++) {
 		struct pst_pg *qe = pg_lookup(a, first + k);
 		uint32_t s = seen[k];
-		if (rc != 0) {
-			set_res_bits(qe, s);    /* absent again, as it was */
-			continue;
-		}
 		if (!(s & ST_DIRTY))
 			dirty_push(a, first + k, qe);
 		BUMP(&a->around_pages, 1);
@@ -231,10 +234,7 @@ static int fresh_ahead(struct pst_arena *a, uint32_t pgno)
 		set_res_bits(qe, (s & ~(RES_MASK | ST_UNUSED | ST_COLD)) |
 			     RES_PRESENT | ST_DIRTY);
 	}
-	/* A failed change may have applied in part: no access at all, or
-	 * writes to absent pages would go unseen. */
-	return rc == 0 ? 0 : plat_mem_protect(addr, (uint64_t)got * PG,
-					      PLAT_PROT_NONE);
+	return 0;
 }
 
 /* First touch of an ABSENT page: fill it from the pager (or zeros) and make
@@ -625,25 +625,34 @@ static int declare_run(struct pst_arena *a, uint64_t pgno, uint64_t count)
 		if (pg_entry(a, (uint32_t)p, false) == NULL)
 			return -ERR_NOMEM;
 	/* 1: pages the writer has yet to save are copied while still
-	 * readable (their instant contents must survive), and present pages
-	 * are marked LOADING: busy, so a neighbour's fault-around does not
-	 * take them (and re-protects one it took meanwhile). */
+	 * readable (their instant contents must survive), and every page is
+	 * marked LOADING: busy, so a neighbour's fault-around does not take
+	 * a present one (and re-protects one it took meanwhile), nor a
+	 * neighbour's fresh fault-ahead an absent one (it would open it
+	 * after step 2 closed it, and step 3 would leave it absent but
+	 * writable, or list it twice). An absent page is marked LOADING |
+	 * UNUSED (a present page is never UNUSED), so a failure can tell
+	 * which state each goes back to. */
 	for (uint64_t p = pgno; p < pgno + count; p++) {
 		struct pst_pg *e = pg_lookup(a, (uint32_t)p);
 		for (unsigned spins = 0;;) {
 			uint32_t s = LOAD(&e->st);
 			uint32_t sv = SAVE(s);
-			if ((s & RES_MASK) == RES_LOADING || sv == S_SAVING ||
+			uint32_t res = s & RES_MASK;
+			if (res == RES_LOADING || sv == S_SAVING ||
 			    sv == S_COPYING)
 				backoff(&spins);
 			else if (sv == S_PENDING)
 				cow_copy(a, (uint32_t)p, e, s);
-			else if ((s & RES_MASK) != RES_PRESENT ||
-				 CAS(&e->st, &s, (s & ~RES_MASK) | RES_LOADING))
+			else if (res == RES_PRESENT ?
+				 CAS(&e->st, &s, (s & ~RES_MASK) | RES_LOADING) :
+				 res != RES_ABSENT || (s & ST_UNUSED) ||
+				 CAS(&e->st, &s, (s & ~RES_MASK) | RES_LOADING |
+				     ST_UNUSED))
 				break;
 		}
 	}
-	/* 2: drop the memory; on failure the pages are present again. */
+	/* 2: drop the memory; on failure the pages are as they were. */
 	void *addr = page_addr(a, (uint32_t)pgno);
 	int rc = plat_mem_discard(addr, count * PG);
 	if (rc == 0)
@@ -653,7 +662,9 @@ static int declare_run(struct pst_arena *a, uint64_t pgno, uint64_t count)
 			struct pst_pg *e = pg_lookup(a, (uint32_t)p);
 			uint32_t s = LOAD(&e->st);
 			while ((s & RES_MASK) == RES_LOADING &&
-			       !CAS(&e->st, &s, (s & ~RES_MASK) | RES_PRESENT))
+			       !CAS(&e->st, &s, (s & ST_UNUSED) ?
+				    (s & ~(RES_MASK | ST_UNUSED)) | RES_ABSENT :
+				    (s & ~RES_MASK) | RES_PRESENT))
 				;
 		}
 		return rc;
