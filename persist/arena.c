@@ -198,9 +198,17 @@ static int fresh_ahead(struct pst_arena *a, uint32_t pgno)
 	uint32_t seen[64];
 	if (max > a->npages - first)
 		max = (uint32_t)(a->npages - first);
+	/* The store is asked (under its lock) only about the absent run ahead
+	 * as it looks now; the claim below checks each page again. */
+	uint32_t absent = 0;
+	for (struct pst_pg *qe; absent < max &&
+	     (qe = pg_lookup(a, first + absent)) != NULL &&
+	     (LOAD(&qe->st) & RES_MASK) == RES_ABSENT; absent++)
+		;
+	max = absent;
 	if (a->pager.page_in == NULL)
 		zero_run = max;
-	else if (a->pager.unstored_run == NULL ||
+	else if (max == 0 || a->pager.unstored_run == NULL ||
 		 a->pager.unstored_run(a->pager.ctx, first, max, &zero_run) != 0)
 		zero_run = 0;            /* then only pages declared unused */
 	for (; got < max; got++) {
