@@ -1,5 +1,6 @@
 /* arena_pages.h — what the arena's unit tests share: a page's address in
- * an arena, and whether a page holds one byte value throughout. */
+ * an arena, whether a page holds one byte value throughout, and opening a
+ * test's arena so that one a failed test left open is closed first. */
 #ifndef PHANTOM_TESTS_ARENA_PAGES_H
 #define PHANTOM_TESTS_ARENA_PAGES_H
 
@@ -21,6 +22,26 @@ static inline bool page_is(const volatile uint8_t *p, uint8_t v)
 		if (p[i] != v)
 			return false;
 	return true;
+}
+
+/* The arena a failed test left open (CHECK returns early), closed by the
+ * next open so one failure does not fail every later test. */
+static struct pst_arena *arena_leftover;
+
+static inline struct pst_arena *arena_open_test(const struct pst_arena_config *cfg)
+{
+	if (arena_leftover != NULL)
+		pst_arena_close(arena_leftover);
+	arena_leftover = NULL;
+	if (pst_arena_open(cfg, &arena_leftover) != 0)
+		arena_leftover = NULL;
+	return arena_leftover;
+}
+
+static inline int arena_close_test(struct pst_arena *a)
+{
+	arena_leftover = NULL;
+	return pst_arena_close(a);
 }
 
 #endif

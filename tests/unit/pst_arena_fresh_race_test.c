@@ -13,24 +13,11 @@
 #include "../../persist/arena.h"
 #include "arena_pages.h"
 
-static struct pst_arena *leftover;
-
 static struct pst_arena *open_arena(void)
 {
-	if (leftover != NULL)
-		pst_arena_close(leftover);
-	leftover = NULL;
 	struct pst_arena_config cfg = { .size = 16ull << 20, .cow_pages = 64,
 					.write_around = 16 };
-	if (pst_arena_open(&cfg, &leftover) != 0)
-		leftover = NULL;
-	return leftover;
-}
-
-static int close_arena(struct pst_arena *a)
-{
-	leftover = NULL;
-	return pst_arena_close(a);
+	return arena_open_test(&cfg);
 }
 
 /* ---- the wrapped platform ---------------------------------------------- */
@@ -185,7 +172,7 @@ TEST(a_failed_take_loses_no_write)
 	pst_arena_batch_free(&b);
 	CHECK_EQ(kind, PST_SAVE_PAGE);
 	CHECK_EQ(first, 7);
-	CHECK_EQ(close_arena(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 struct racer { struct pst_arena *a; };
@@ -235,7 +222,7 @@ TEST(declare_unused_during_a_fresh_take)
 	CHECKF(kind == PST_SAVE_PAGE && first == 0x77,
 	       "page 12 written after its declaration saved as kind %d "
 	       "(1 page, 2 unused), first byte %#x", kind, first);
-	CHECK_EQ(close_arena(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 /* Pages that held data, declared unused in the closing epoch (still
@@ -286,7 +273,7 @@ TEST(pending_unused_pages_taken_ahead)
 		pst_arena_save_done(a, b.pages[i]);
 	}
 	pst_arena_batch_free(&b);
-	CHECK_EQ(close_arena(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 /* A declaration that fails leaves each page as it was: present ones
@@ -319,7 +306,7 @@ TEST(a_failed_declaration_leaves_pages_as_they_were)
 	pst_arena_batch_free(&b);
 	CHECK_EQ(kind, PST_SAVE_PAGE);
 	CHECK_EQ(first, (uint8_t)(0x60 + 61));
-	CHECK_EQ(close_arena(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 int main(void)

@@ -42,31 +42,16 @@ static int test_unstored_run(void *ctx, uint64_t pgno, uint32_t max,
 	return 0;
 }
 
-/* The arena a failed test left open (CHECK returns early), closed by the
- * next open so one failure does not fail every later test. */
-static struct pst_arena *leftover;
-
 /* A 16 MiB arena, fault-around window 16; with the pager above (and its
  * unstored_run when `runs`), or none (every page starts as zeros). */
 static struct pst_arena *open_arena(bool pager, bool runs)
 {
-	if (leftover != NULL)
-		pst_arena_close(leftover);
-	leftover = NULL;
 	struct pst_arena_config cfg = { .size = 16ull << 20, .cow_pages = 64,
 					.write_around = 16 };
 	if (pager)
 		cfg.pager = (struct pst_pager){ .page_in = test_page_in,
 			.unstored_run = runs ? test_unstored_run : NULL };
-	if (pst_arena_open(&cfg, &leftover) != 0)
-		leftover = NULL;
-	return leftover;
-}
-
-static int close_arena(struct pst_arena *a)
-{
-	leftover = NULL;
-	return pst_arena_close(a);
+	return arena_open_test(&cfg);
 }
 
 /* The instant, then every listed page saved: how many were listed, and
@@ -119,7 +104,7 @@ TEST(sequential_fill_traps_once_per_window)
 	page(a, 68)[0] = 1;
 	pst_arena_stats(a, &st);
 	CHECK_EQ(st.write_faults, 6);
-	CHECK_EQ(close_arena(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 static uint8_t stored_byte(uint32_t p)
@@ -147,7 +132,7 @@ TEST(stops_at_a_stored_page)
 	CHECK_EQ(save_all(a, stored_byte, &listed, &bad), 0);
 	CHECK_EQ(listed, 10);                         /* 90..99; 100 was read */
 	CHECK_EQ(bad, 0);
-	CHECK_EQ(close_arena(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 /* Without unstored_run the arena cannot tell a fresh page from a stored
@@ -176,7 +161,7 @@ TEST(without_unstored_run_only_unused_pages)
 	CHECK_EQ(save_all(a, stored_byte, &listed, &bad), 0);
 	CHECK_EQ(listed, 8);
 	CHECK_EQ(bad, 0);
-	CHECK_EQ(close_arena(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 /* A run stops at a page already present (read earlier) and at the
@@ -200,7 +185,7 @@ TEST(stops_at_present_and_volatile_pages)
 	page(a, 300)[0] = 1;
 	pst_arena_stats(a, &st);
 	CHECK_EQ(st.volatile_faults, 1);
-	CHECK_EQ(close_arena(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 /* Only a write that follows a dirty page takes pages ahead: not reads in
@@ -218,7 +203,7 @@ TEST(reads_and_unordered_writes_take_nothing)
 	CHECK_EQ(st.read_faults, 32);
 	CHECK_EQ(st.write_faults, 32);
 	CHECK_EQ(st.around_pages, 0);
-	CHECK_EQ(close_arena(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 int main(void)

@@ -31,18 +31,11 @@ static int test_page_in(void *ctx, uint64_t pgno, void *buf, bool *present)
 	return 0;
 }
 
-/* The arena a failed test left open (CHECK returns early), closed by the
- * next open so one failure does not fail every later test. */
-static struct pst_arena *leftover;
-
 static uint32_t open_around;     /* write_around for open_small (0: off) */
 
 static struct pst_arena *open_small(uint64_t size, bool with_pager,
 				    uint32_t cow, uint32_t leaves)
 {
-	if (leftover != NULL)
-		pst_arena_close(leftover);
-	leftover = NULL;
 	/* Fault-around off: these tests count faults and copies page by
 	 * page; write_fault_around tests it on its own. */
 	struct pst_arena_config cfg = { .size = size, .cow_pages = cow,
@@ -50,17 +43,12 @@ static struct pst_arena *open_small(uint64_t size, bool with_pager,
 					.write_around = open_around ? open_around : 1 };
 	if (with_pager)
 		cfg.pager = (struct pst_pager){ .page_in = test_page_in };
-	struct pst_arena *a = NULL;
-	if (pst_arena_open(&cfg, &a) != 0)
-		return NULL;
-	leftover = a;
-	return a;
+	return arena_open_test(&cfg);
 }
 
 static int close_small(struct pst_arena *a)
 {
-	leftover = NULL;
-	return pst_arena_close(a);
+	return arena_close_test(a);
 }
 
 TEST(lazy_page_in_64g)
@@ -728,8 +716,8 @@ TEST(leaf_reserve_starvation_waits)
 
 TEST(bad_arguments)
 {
-	if (leftover != NULL)
-		close_small(leftover);
+	if (arena_leftover != NULL)
+		close_small(arena_leftover);
 	struct pst_arena *a = NULL;
 	struct pst_arena_config cfg = { .size = 0 };
 	CHECK_EQ(pst_arena_open(&cfg, &a), -ERR_INVAL);
@@ -741,7 +729,7 @@ TEST(bad_arguments)
 	cfg.size = 16ull << 20;
 	CHECK_EQ(pst_arena_open(&cfg, &a), 0);
 	struct pst_arena *b = NULL;
-	leftover = a;
+	arena_leftover = a;
 	CHECK(pst_arena_open(&cfg, &b) != 0);      /* one arena at a time */
 	CHECK_EQ(close_small(a), 0);
 }

@@ -28,30 +28,15 @@ static int test_page_in(void *ctx, uint64_t pgno, void *buf, bool *present)
 	return 0;
 }
 
-/* The arena a failed test left open (CHECK returns early), closed by the
- * next open so one failure does not fail every later test. */
-static struct pst_arena *leftover;
-
 /* A 16 MiB arena with the pager, a 64-slot COW pool and a fault-around
  * window of `around` pages (1: off). */
 static struct pst_arena *open_arena(uint32_t around)
 {
-	if (leftover != NULL)
-		pst_arena_close(leftover);
-	leftover = NULL;
 	atomic_store(&pager_calls, 0);
 	struct pst_arena_config cfg = { .size = 16ull << 20, .cow_pages = 64,
 		.write_around = around,
 		.pager = { .page_in = test_page_in } };
-	if (pst_arena_open(&cfg, &leftover) != 0)
-		leftover = NULL;
-	return leftover;
-}
-
-static int close_arena(struct pst_arena *a)
-{
-	leftover = NULL;
-	return pst_arena_close(a);
+	return arena_open_test(&cfg);
 }
 
 /* One batch saved and freed: how many pages went as contents and as
@@ -124,7 +109,7 @@ TEST(volatile_pages_are_never_tracked)
 	CHECK_EQ(st.cow_copies, 0);
 	for (uint32_t p = LO; p < LO + N; p++)
 		CHECK(page(a, p)[0] == (uint8_t)p && page(a, p)[3] == 2);
-	CHECK_EQ(close_arena(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 /* Range 20..27 inside the HOT window 16..31: a write to page 16 takes the
@@ -181,7 +166,7 @@ TEST(neighbours_stay_tracked_around_the_range)
 	for (uint32_t p = LO; p < HI; p++)
 		CHECK(page(a, p)[0] == 0xee);
 	CHECK(page_is(page(a, 30), 30));
-	CHECK_EQ(close_arena(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 /* At the call, a page of the closing epoch not yet saved (40) is copied
@@ -220,7 +205,7 @@ TEST(what_the_range_held_is_dropped)
 	struct tally t = save_batch(a, &b2, 40, 44);
 	CHECK_EQ(t.unused_in, 4);
 	CHECK_EQ(t.pages + t.unused + t.bad, 4);
-	CHECK_EQ(close_arena(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 /* Two threads first-touch the same volatile pages in the same order, each
@@ -261,7 +246,7 @@ TEST(concurrent_first_touch_fills_once)
 	CHECK_EQ(pst_arena_epoch_close(race_arena, &b), 0);
 	CHECK_EQ(b.count, 0);
 	pst_arena_batch_free(&b);
-	CHECK_EQ(close_arena(race_arena), 0);
+	CHECK_EQ(arena_close_test(race_arena), 0);
 }
 
 /* Refused: no arena, count 0, past the end (also by overflow), a second
@@ -302,7 +287,7 @@ TEST(refusals_and_declarations_over_the_range)
 		CHECK_EQ(b.pages[i], want[i]);
 	struct tally t = save_batch(a, &b, 0, 0);
 	CHECK_EQ(t.unused, 4);
-	CHECK_EQ(close_arena(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 int main(void)
