@@ -170,7 +170,6 @@ static bool follows_a_dirty_page(struct pst_arena *a, uint32_t pgno)
 	return pe != NULL && (LOAD(&pe->st) & ST_DIRTY);
 }
 
-
 /* Ends LOADING: sets every bit but save and slot from v. While a page is
  * LOADING the writer may still end its save (pst_arena_save_done), so those
  * bits are taken from the word as it is now, not as it was. */
@@ -192,7 +191,7 @@ static void set_res_bits(struct pst_pg *e, uint32_t v)
  * run of fresh pages costs one trap instead of one each. A page taken but
  * not written is saved as zeros, equal to its committed contents, and the
  * sink drops it. */
-static int fresh_ahead(struct pst_arena *a, uint32_t pgno)
+static void fresh_ahead(struct pst_arena *a, uint32_t pgno)
 {
 	uint32_t first = pgno + 1, max = a->around, got = 0, zero_run = 0;
 	uint32_t seen[64];
@@ -222,7 +221,7 @@ static int fresh_ahead(struct pst_arena *a, uint32_t pgno)
 		seen[got] = s;
 	}
 	if (got == 0)
-		return 0;
+		return;
 	/* A failed change may have applied in part, and a page it opened
 	 * may have been written already (by another mutator): so the pages
 	 * are taken either way, present, dirty and listed. A page left
@@ -242,7 +241,6 @@ static int fresh_ahead(struct pst_arena *a, uint32_t pgno)
 		set_res_bits(qe, (s & ~(RES_MASK | ST_UNUSED | ST_COLD)) |
 			     RES_PRESENT | ST_DIRTY);
 	}
-	return 0;
 }
 
 /* First touch of an ABSENT page: fill it from the pager (or zeros) and make
@@ -287,7 +285,7 @@ static int page_in(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		     RES_PRESENT | (dirty ? ST_DIRTY : 0));
 	if (is_write && src == zero_page && a->around > 1 &&
 	    follows_a_dirty_page(a, pgno))
-		return fresh_ahead(a, pgno);
+		fresh_ahead(a, pgno);
 	return 0;
 }
 
