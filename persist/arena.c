@@ -238,13 +238,30 @@ static void fresh_ahead(struct pst_arena *a, uint32_t pgno)
 			dirty_push(a, first + k, qe);
 		BUMP(&a->around_pages, 1);
 		BUMP(&a->page_ins, 1);
-		set_res_bits(qe, (s & ~(RES_MASK | ST_UNUSED | ST_COLD)) |
-			     RES_PRESENT | ST_DIRTY);
+		/* COLD on a DIRTY page: listed by a sequential fill, so
+		 * the cut does not make it HOT (arena.h). */
+		set_res_bits(qe, (s & ~(RES_MASK | ST_UNUSED)) |
+			     RES_PRESENT | ST_DIRTY | ST_COLD);
 	}
 }
 
+/* pgno, DIRTY, was written as part of a sequential fill: COLD, so the
+ * cut does not make it HOT (arena.h). */
+static void mark_sequential(struct pst_arena *a, uint32_t pgno)
+{
+	struct pst_pg *e = pg_lookup(a, pgno);
+	uint32_t s = e == NULL ? 0 : LOAD(&e->st);
+	while ((s & ST_DIRTY) && !(s & ST_COLD) &&
+	       !CAS(&e->st, &s, s | ST_COLD))
+		;
+}
+
 /* First touch of an ABSENT page: fill it from the pager (or zeros) and make
- * it readable, or writable and dirty. -ERR_AGAIN if s was stale. */
+ * it readable, or writable and dirty. A read of a page that reads as zeros
+ * right after a page dirty in this epoch is taken as a write: it is fresh
+ * memory being filled in address order, read first only because the
+ * program updates it in place (a bitmap's read-modify-write), and left
+ * read-only its write would trap at once. -ERR_AGAIN if s was stale. */
 static int page_in(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		   uint32_t s, bool is_write)
 {
@@ -263,6 +280,9 @@ static int page_in(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 			BUMP(&a->pager_hits, 1);
 		}
 	}
+	if (rc == 0 && !dirty && src == zero_page && a->around > 1 &&
+	    follows_a_dirty_page(a, pgno))
+		dirty = true;
 	enum plat_prot prot = dirty ? PLAT_PROT_RW : PLAT_PROT_READ;
 	if (rc == 0 && src == zero_page)
 		rc = plat_mem_protect(page_addr(a, pgno), PG, prot);
@@ -284,8 +304,10 @@ static int page_in(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 	set_res_bits(e, (s & ~(RES_MASK | ST_UNUSED | (is_write ? ST_COLD : 0))) |
 		     RES_PRESENT | (dirty ? ST_DIRTY : 0));
 	if (is_write && src == zero_page && a->around > 1 &&
-	    follows_a_dirty_page(a, pgno))
+	    follows_a_dirty_page(a, pgno)) {
+		mark_sequential(a, pgno);
 		fresh_ahead(a, pgno);
+	}
 	return 0;
 }
 
@@ -322,6 +344,8 @@ static int unprotect_around(struct pst_arena *a, uint32_t pgno, bool ahead,
 	uint32_t look = RES_MASK | ST_DIRTY | ST_UNUSED | (ahead ? 0 : ST_HOT) |
 			(warm ? 0 : ST_COLD);
 	uint64_t taken = 1ull << (pgno - lo);
+	if (ahead)
+		mark_sequential(a, pgno);
 	for (uint32_t q = lo; q < hi; q++) {
 		struct pst_pg *qe = q == pgno ? NULL : pg_lookup(a, q);
 		if (qe == NULL)
@@ -338,7 +362,8 @@ static int unprotect_around(struct pst_arena *a, uint32_t pgno, bool ahead,
 		 * it is not written after all, its save cools it anew. */
 		if ((s & (RES_MASK | ST_DIRTY | ST_UNUSED)) != RES_PRESENT ||
 		    (SAVE(s) != S_COPIED && SAVE(s) != S_NONE) ||
-		    !CAS(&qe->st, &s, (s | ST_DIRTY) & ~ST_COLD))
+		    !CAS(&qe->st, &s, ((s | ST_DIRTY) & ~ST_COLD) |
+			 (ahead ? ST_COLD : 0)))
 			continue;
 		dirty_push(a, q, qe);
 		BUMP(&a->around_pages, 1);
@@ -379,6 +404,45 @@ static int unprotect_around(struct pst_arena *a, uint32_t pgno, bool ahead,
 	return rc;
 }
 
+/* A write to a page pst_arena_epoch_prepare re-protected, after which
+ * the program may well go on writing the pages after it (a sequential
+ * fill whose pages were taken ahead, listed and then prepared before
+ * being written): those prepared pages are opened too, in one protection
+ * change, and go back to S_NONE for the instant to protect. Nothing is
+ * listed: they are dirty already. */
+static int unprotect_prepared_ahead(struct pst_arena *a, uint32_t pgno)
+{
+	uint32_t first = pgno + 1, n = 0, max = a->around - 1;
+	if (first >= a->npages)
+		return 0;
+	if (max > a->npages - first)
+		max = (uint32_t)(a->npages - first);
+	for (; n < max; n++) {
+		struct pst_pg *qe = pg_lookup(a, first + n);
+		uint32_t s = qe == NULL ? 0 : LOAD(&qe->st);
+		if (qe == NULL || (s & (RES_MASK | ST_DIRTY | ST_UNUSED)) !=
+		    (RES_PRESENT | ST_DIRTY) || SAVE(s) != S_PREPROT ||
+		    !CAS(&qe->st, &s, SAVE_SET(s, S_NONE)))
+			break;
+	}
+	if (n == 0)
+		return 0;
+	int rc = plat_mem_protect(page_addr(a, first), (uint64_t)n * PG,
+				  PLAT_PROT_RW);
+	/* As unprotect_dirty: a prepare racing this (marking one PREPROT
+	 * again and protecting it, before or after the change above) leaves
+	 * it to the instant, or a page opened here would stay writable
+	 * through the instant. */
+	for (uint32_t k = 0; k < n; k++) {
+		struct pst_pg *qe = pg_lookup(a, first + k);
+		uint32_t s = LOAD(&qe->st);
+		while (SAVE(s) == S_PREPROT &&
+		       !CAS(&qe->st, &s, SAVE_SET(s, S_NONE)))
+			;
+	}
+	return rc;
+}
+
 static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		      bool is_write)
 {
@@ -403,7 +467,11 @@ static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 			/* Written after its prepare: the instant protects it. */
 			if (!CAS(&e->st, &s, SAVE_SET(s, S_NONE)))
 				continue;
-			return unprotect_dirty(e, addr);
+			BUMP(&a->prep_faults, 1);
+			rc = unprotect_dirty(e, addr);
+			if (rc == 0 && a->around > 1)
+				rc = unprotect_prepared_ahead(a, pgno);
+			return rc;
 		}
 		if ((s & ST_DIRTY) && SAVE(s) != S_PREPROT)
 			return unprotect_dirty(e, addr);
@@ -424,9 +492,15 @@ static int fault_page(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		BUMP(&a->write_faults, 1);
 		if (a->test_dirty_hook != NULL)
 			a->test_dirty_hook(a->test_dirty_ctx, pgno);
-		if (a->around > 1 && (s & ST_HOT))
+		/* A HOT page that is also COLD (its last guess failed)
+		 * written right after a dirty page is memory being refilled
+		 * in order: the sequential window, COLD pages included,
+		 * not the HOT one (which skips COLD pages, so each page
+		 * of the run would trap on its own). */
+		bool seq = a->around > 1 && follows_a_dirty_page(a, pgno);
+		if (a->around > 1 && (s & ST_HOT) && !(seq && (s & ST_COLD)))
 			return unprotect_around(a, pgno, false, false);
-		if (a->around > 1 && follows_a_dirty_page(a, pgno))
+		if (seq)
 			return unprotect_around(a, pgno, true,
 						(s & ST_COLD) != 0);
 		return unprotect_dirty(e, addr);
@@ -588,6 +662,7 @@ void pst_arena_stats(struct pst_arena *a, struct pst_arena_stats *o)
 	o->cow_wait_ns = LOAD(&a->cow_wait_ns);
 	o->leaf_waits = LOAD(&a->leaf_waits);
 	o->volatile_faults = LOAD(&a->volatile_faults);
+	o->prep_faults = LOAD(&a->prep_faults);
 	o->cow_free = LOAD(&a->cow_free);
 	o->cow_total = a->cow_n;
 }

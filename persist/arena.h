@@ -25,15 +25,23 @@
  *          COPIED (its instant contents sit in a COW slot) /
  *          PREPROT (open epoch, DIRTY, re-protected early by
  *          pst_arena_epoch_prepare and not written since)
- *   HOT:   listed by the latest instant (written in the closing epoch);
- *          advisory, for write fault-around only. Set by the cut, retired
- *          by the next batch's sort for pages that did not come back.
+ *   HOT:   listed by the latest instant (written in the closing epoch),
+ *          other than as part of a sequential fill (below); advisory, for
+ *          write fault-around only. Set by the cut, retired by the next
+ *          batch's sort for pages that did not come back.
  *   COLD:  its last save found it equal to its committed contents (a
  *          fault-around guess not written after all): the next cut does
  *          not make it HOT, so a guess that keeps failing stops being
  *          taken. Set by pst_arena_save_unchanged (unless the page is
  *          DIRTY again by then), cleared by a write trap (proof of a
- *          write), by being taken along by fault-around, and by the cut.
+ *          write), by being taken along by HOT fault-around, and by the
+ *          cut. On a DIRTY page it means the page was listed by a
+ *          sequential fill (fresh-page fault-ahead or sequential
+ *          fault-around, the faulting page included): the cut does not
+ *          make it HOT either, as memory filled in address order is not
+ *          rewritten in place next epoch (a HOT window over it would copy
+ *          and save its neighbours for nothing); if the allocator comes
+ *          back to it, the sequential path takes it again.
  *
  * States live in a two-level table: a top array of 1 pointer per 16 MiB of
  * arena (32 KiB of pointers for 64 GiB, zero pages until used) and leaves of
@@ -63,10 +71,16 @@
  * pages after it that are present, clean and not COLD, HOT or not; when
  * the faulting page was itself COLD (the allocator came back to memory a
  * failed guess cooled) the COLD pages after it are taken too, or each would
- * trap on its own. Such a write to an absent page that reads as zeros
+ * trap on its own, and that wins over its HOT window. Such a write to an
+ * absent page that reads as zeros
  * (fresh memory) takes the window's next absent pages that read as zeros
  * too (declared unused, or never stored: pager.unstored_run), paged in
- * dirty and writable by the same one protection change. It
+ * dirty and writable by the same one protection change; a read that
+ * brings in zeros right after a page dirty in this epoch is taken as a
+ * write (fresh memory filled in order, read first by a read-modify-write
+ * such as a mark bitmap's). A write to a page that pst_arena_epoch_prepare
+ * re-protected opens the prepared pages right after it too (listed
+ * already: a fill taken ahead and prepared before it was written). It
  * over-approximates the dirty set (a neighbour may not
  * be written after all): the snapshot sink drops pages found equal to their
  * committed contents.
@@ -119,7 +133,8 @@ struct pst_arena_config {
 
 struct pst_arena_stats {
 	uint64_t read_faults;    /* faults that paged a page in for a read        */
-	uint64_t write_faults;   /* pages marked dirty by a write fault           */
+	uint64_t write_faults;   /* pages marked dirty by a write fault (or by a
+				  * read of fresh zeros taken as one)         */
 	uint64_t around_pages;   /* neighbours marked dirty by fault-around       */
 	uint64_t page_ins;       /* pages filled (from the pager or as zeros)     */
 	uint64_t pager_hits;     /* page_in calls that returned contents          */
@@ -130,6 +145,9 @@ struct pst_arena_stats {
 	uint64_t volatile_faults;/* faults on volatile pages: a first touch
 				  * (zero-filled) or one racing it; counted
 				  * nowhere else                              */
+	uint64_t prep_faults;    /* writes to pages pst_arena_epoch_prepare
+				  * re-protected (listed already: counted
+				  * nowhere else)                             */
 	uint32_t cow_free;       /* free COW slots now                            */
 	uint32_t cow_total;
 };

@@ -79,7 +79,8 @@ struct pst_arena {
 	size_t nhot_prev;
 	_Atomic uint64_t around_pages;
 	_Atomic uint64_t read_faults, write_faults, page_ins, pager_hits,
-		cow_copies, cow_waits, cow_wait_ns, leaf_waits, volatile_faults;
+		cow_copies, cow_waits, cow_wait_ns, leaf_waits, volatile_faults,
+		prep_faults;
 };
 
 #define LOAD(p)        atomic_load_explicit((p), memory_order_acquire)

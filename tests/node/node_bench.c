@@ -193,7 +193,8 @@ static double run_prog(const struct node_class *cls, uint64_t interval_ms,
 			"write faults (%.1f around), %.1f read faults, %.1f cow "
 			"copies, %.1f saved, %.1f unused, %.1f unchanged; "
 			"runner %.0f ms user %.0f ms sys of %.0f ms; max pause "
-			"%.0f us, %llu cow waits %.1f ms, %.1f page-ins\n",
+			"%.0f us, %llu cow waits %.1f ms, %.1f page-ins, "
+			"%.1f prepared-page faults\n",
 			cls->name, (unsigned long long)interval_ms,
 			(unsigned long long)ep,
 			(double)(s1.arena.write_faults - s0.arena.write_faults) / ep,
@@ -210,7 +211,8 @@ static double run_prog(const struct node_class *cls, uint64_t interval_ms,
 			el / 1e6, s1.snap.max_pause_ns / 1e3,
 			(unsigned long long)(s1.arena.cow_waits - s0.arena.cow_waits),
 			(s1.arena.cow_wait_ns - s0.arena.cow_wait_ns) / 1e6,
-			(double)(s1.arena.page_ins - s0.arena.page_ins) / ep);
+			(double)(s1.arena.page_ins - s0.arena.page_ins) / ep,
+			(double)(s1.arena.prep_faults - s0.arena.prep_faults) / ep);
 	if (node_shutdown(n, true) < 0 || rc < 0 || !r.finished || r.failed) {
 		fprintf(stderr, "node_bench: %s did not finish: %s\n", cls->name,
 			r.err);
