@@ -257,11 +257,7 @@ static void mark_sequential(struct pst_arena *a, uint32_t pgno)
 }
 
 /* First touch of an ABSENT page: fill it from the pager (or zeros) and make
- * it readable, or writable and dirty. A read of a page that reads as zeros
- * right after a page dirty in this epoch is taken as a write: it is fresh
- * memory being filled in address order, read first only because the
- * program updates it in place (a bitmap's read-modify-write), and left
- * read-only its write would trap at once. -ERR_AGAIN if s was stale. */
+ * it readable, or writable and dirty. -ERR_AGAIN if s was stale. */
 static int page_in(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		   uint32_t s, bool is_write)
 {
@@ -280,9 +276,6 @@ static int page_in(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 			BUMP(&a->pager_hits, 1);
 		}
 	}
-	if (rc == 0 && !dirty && src == zero_page && a->around > 1 &&
-	    follows_a_dirty_page(a, pgno))
-		dirty = true;
 	enum plat_prot prot = dirty ? PLAT_PROT_RW : PLAT_PROT_READ;
 	if (rc == 0 && src == zero_page)
 		rc = plat_mem_protect(page_addr(a, pgno), PG, prot);
@@ -432,13 +425,23 @@ static int unprotect_prepared_ahead(struct pst_arena *a, uint32_t pgno)
 	/* As unprotect_dirty: a prepare racing this (marking one PREPROT
 	 * again and protecting it, before or after the change above) leaves
 	 * it to the instant, or a page opened here would stay writable
-	 * through the instant. */
+	 * through the instant. As unprotect_around: a page another mutator
+	 * declared unused meanwhile (this thread never wrote it) is absent
+	 * now, and the change above may have come after the declaration's:
+	 * its protection goes back to none, or the program's next store
+	 * there would go untracked and be saved as unused. */
 	for (uint32_t k = 0; k < n; k++) {
 		struct pst_pg *qe = pg_lookup(a, first + k);
 		uint32_t s = LOAD(&qe->st);
 		while (SAVE(s) == S_PREPROT &&
 		       !CAS(&qe->st, &s, SAVE_SET(s, S_NONE)))
 			;
+		if ((s & RES_MASK) != RES_PRESENT) {
+			int r2 = plat_mem_protect(page_addr(a, first + k), PG,
+						  PLAT_PROT_NONE);
+			if (r2 != 0)
+				rc = r2;
+		}
 	}
 	return rc;
 }

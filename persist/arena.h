@@ -75,10 +75,8 @@
  * absent page that reads as zeros
  * (fresh memory) takes the window's next absent pages that read as zeros
  * too (declared unused, or never stored: pager.unstored_run), paged in
- * dirty and writable by the same one protection change; a read that
- * brings in zeros right after a page dirty in this epoch is taken as a
- * write (fresh memory filled in order, read first by a read-modify-write
- * such as a mark bitmap's). A write to a page that pst_arena_epoch_prepare
+ * dirty and writable by the same one protection change. A write to a
+ * page that pst_arena_epoch_prepare
  * re-protected opens the prepared pages right after it too (listed
  * already: a fill taken ahead and prepared before it was written). It
  * over-approximates the dirty set (a neighbour may not
@@ -133,8 +131,7 @@ struct pst_arena_config {
 
 struct pst_arena_stats {
 	uint64_t read_faults;    /* faults that paged a page in for a read        */
-	uint64_t write_faults;   /* pages marked dirty by a write fault (or by a
-				  * read of fresh zeros taken as one)         */
+	uint64_t write_faults;   /* pages marked dirty by a write fault           */
 	uint64_t around_pages;   /* neighbours marked dirty by fault-around       */
 	uint64_t page_ins;       /* pages filled (from the pager or as zeros)     */
 	uint64_t pager_hits;     /* page_in calls that returned contents          */

@@ -3,7 +3,7 @@
  * sequential fill are not made HOT by the cut, so a lone write to one the
  * next epoch takes no window along; cooled HOT pages refilled in order go
  * the sequential way; a write to a prepared page opens the prepared pages
- * after it; a read of fresh zeros right after a dirty page is a write. */
+ * after it. */
 #include <stdio.h>
 #include <string.h>
 
@@ -115,36 +115,6 @@ TEST(write_after_prepare_opens_the_prepared_pages_ahead)
 	CHECK_EQ(close_small(a), 0);
 }
 
-/* A read that brings in zeros right after a page dirty in this epoch
- * (fresh memory filled in order, read first by a read-modify-write) is
- * taken as a write: listed, writable, so the write after it does not trap
- * again; a read elsewhere stays a read. */
-TEST(read_of_fresh_zeros_in_order_is_a_write)
-{
-	struct pst_arena *a = open_around16();
-	CHECK(a != NULL);
-	struct pst_arena_stats st0, st;
-	page(a, 100)[0] = 1;
-	pst_arena_stats(a, &st0);
-	volatile uint8_t *q = page(a, 101);
-	CHECK_EQ(q[0], 0);
-	q[0] = 2;
-	pst_arena_stats(a, &st);
-	CHECK_EQ(st.write_faults, st0.write_faults + 1);
-	CHECK_EQ(st.read_faults, st0.read_faults);
-	CHECK_EQ(st.around_pages, st0.around_pages);
-	q = page(a, 200);                        /* no dirty page before it */
-	CHECK_EQ(q[0], 0);
-	pst_arena_stats(a, &st0);
-	CHECK_EQ(st0.read_faults, st.read_faults + 1);
-	CHECK_EQ(st0.write_faults, st.write_faults);
-	struct pst_arena_batch b;
-	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
-	CHECK_EQ(b.count, 2);                    /* 100 and 101 */
-	save_batch(a, &b, 0, 0);
-	CHECK_EQ(close_small(a), 0);
-}
-
 int main(void)
 {
 	check_begin("pst_arena_fill_test");
@@ -154,6 +124,5 @@ int main(void)
 	}
 	RUN(refilling_cooled_hot_pages_in_order);
 	RUN(write_after_prepare_opens_the_prepared_pages_ahead);
-	RUN(read_of_fresh_zeros_in_order_is_a_write);
 	return check_done();
 }
