@@ -238,16 +238,16 @@ static void fresh_ahead(struct pst_arena *a, uint32_t pgno)
 			dirty_push(a, first + k, qe);
 		BUMP(&a->around_pages, 1);
 		BUMP(&a->page_ins, 1);
-		/* COLD on a DIRTY page: listed by a sequential fill, so
+		/* COLD on a DIRTY page: fresh memory filled in order, so
 		 * the cut does not make it HOT (arena.h). */
 		set_res_bits(qe, (s & ~(RES_MASK | ST_UNUSED)) |
 			     RES_PRESENT | ST_DIRTY | ST_COLD);
 	}
 }
 
-/* pgno, DIRTY, was written as part of a sequential fill: COLD, so the
- * cut does not make it HOT (arena.h). */
-static void mark_sequential(struct pst_arena *a, uint32_t pgno)
+/* pgno, DIRTY, is fresh memory filled in order: COLD, so the cut does not
+ * make it HOT (arena.h). */
+static void mark_fresh_fill(struct pst_arena *a, uint32_t pgno)
 {
 	struct pst_pg *e = pg_lookup(a, pgno);
 	uint32_t s = e == NULL ? 0 : LOAD(&e->st);
@@ -298,7 +298,7 @@ static int page_in(struct pst_arena *a, uint32_t pgno, struct pst_pg *e,
 		     RES_PRESENT | (dirty ? ST_DIRTY : 0));
 	if (is_write && src == zero_page && a->around > 1 &&
 	    follows_a_dirty_page(a, pgno)) {
-		mark_sequential(a, pgno);
+		mark_fresh_fill(a, pgno);
 		fresh_ahead(a, pgno);
 	}
 	return 0;
@@ -337,8 +337,6 @@ static int unprotect_around(struct pst_arena *a, uint32_t pgno, bool ahead,
 	uint32_t look = RES_MASK | ST_DIRTY | ST_UNUSED | (ahead ? 0 : ST_HOT) |
 			(warm ? 0 : ST_COLD);
 	uint64_t taken = 1ull << (pgno - lo);
-	if (ahead)
-		mark_sequential(a, pgno);
 	for (uint32_t q = lo; q < hi; q++) {
 		struct pst_pg *qe = q == pgno ? NULL : pg_lookup(a, q);
 		if (qe == NULL)
@@ -355,8 +353,7 @@ static int unprotect_around(struct pst_arena *a, uint32_t pgno, bool ahead,
 		 * it is not written after all, its save cools it anew. */
 		if ((s & (RES_MASK | ST_DIRTY | ST_UNUSED)) != RES_PRESENT ||
 		    (SAVE(s) != S_COPIED && SAVE(s) != S_NONE) ||
-		    !CAS(&qe->st, &s, ((s | ST_DIRTY) & ~ST_COLD) |
-			 (ahead ? ST_COLD : 0)))
+		    !CAS(&qe->st, &s, (s | ST_DIRTY) & ~ST_COLD))
 			continue;
 		dirty_push(a, q, qe);
 		BUMP(&a->around_pages, 1);

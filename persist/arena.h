@@ -26,7 +26,7 @@
  *          PREPROT (open epoch, DIRTY, re-protected early by
  *          pst_arena_epoch_prepare and not written since)
  *   HOT:   listed by the latest instant (written in the closing epoch),
- *          other than as part of a sequential fill (below); advisory, for
+ *          other than as fresh memory filled in order (below); advisory, for
  *          write fault-around only. Set by the cut, retired by the next
  *          batch's sort for pages that did not come back.
  *   COLD:  its last save found it equal to its committed contents (a
@@ -34,14 +34,16 @@
  *          not make it HOT, so a guess that keeps failing stops being
  *          taken. Set by pst_arena_save_unchanged (unless the page is
  *          DIRTY again by then), cleared by a write trap (proof of a
- *          write), by being taken along by HOT fault-around, and by the
- *          cut. On a DIRTY page it means the page was listed by a
- *          sequential fill (fresh-page fault-ahead or sequential
- *          fault-around, the faulting page included): the cut does not
- *          make it HOT either, as memory filled in address order is not
- *          rewritten in place next epoch (a HOT window over it would copy
- *          and save its neighbours for nothing); if the allocator comes
- *          back to it, the sequential path takes it again.
+ *          write), by being taken along by fault-around, and by the
+ *          cut. On a DIRTY page it means the page is fresh memory filled
+ *          in order (taken by fresh-page fault-ahead, or the page whose
+ *          write took them): the cut does not make it HOT either, as an
+ *          allocator's fresh memory is not rewritten in place the next
+ *          epoch (a HOT window over it would copy and save its neighbours
+ *          for nothing); if the allocator comes back to it, the sequential
+ *          path takes it again. Present memory written in order is made
+ *          HOT as before: random writes to a dense hot region look the
+ *          same, and such a region is rewritten every epoch.
  *
  * States live in a two-level table: a top array of 1 pointer per 16 MiB of
  * arena (32 KiB of pointers for 64 GiB, zero pages until used) and leaves of

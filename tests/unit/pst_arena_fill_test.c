@@ -1,9 +1,8 @@
-/* pst_arena_fill_test.c — the arena's guesses about memory filled in
- * address order (arena.h, write fault-around): pages listed by a
- * sequential fill are not made HOT by the cut, so a lone write to one the
- * next epoch takes no window along; cooled HOT pages refilled in order go
- * the sequential way; a write to a prepared page opens the prepared pages
- * after it. */
+/* pst_arena_fill_test.c — the arena's guesses about memory written in
+ * address order (arena.h, write fault-around): cooled HOT pages refilled
+ * in order go the sequential way; a write to a prepared page opens the
+ * prepared pages after it. (Fresh memory filled in order is not made HOT:
+ * pst_arena_fresh_test.) */
 #include <stdio.h>
 #include <string.h>
 

@@ -100,10 +100,14 @@ TEST(sequential_fill_traps_once_per_window)
 	CHECK_EQ(save_all(a, fill_byte, &listed, &bad), 0);
 	CHECK_EQ(listed, 69);
 	CHECK_EQ(bad, 0);
-	/* Taken, the pages are ordinary: the next epoch traps on a write. */
+	/* Taken, the pages are ordinary: the next epoch traps on a write,
+	 * and, fresh memory filled in order, they are not HOT: the trap
+	 * takes no window of neighbours along. */
 	page(a, 68)[0] = 1;
+	page(a, 30)[0] = 1;
 	pst_arena_stats(a, &st);
-	CHECK_EQ(st.write_faults, 6);
+	CHECK_EQ(st.write_faults, 7);
+	CHECK_EQ(st.around_pages, 64);
 	CHECK_EQ(arena_close_test(a), 0);
 }
 

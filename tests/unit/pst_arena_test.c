@@ -542,16 +542,18 @@ TEST(sequential_writes_take_the_pages_ahead)
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
 	CHECK_EQ(b.count, 18);
 	save_batch(a, &b, 0, 0);
-	/* Written in order, the pages are a sequential fill, not HOT: a lone
-	 * write to one of them the next epoch traps on its own and takes
-	 * nothing (a HOT window would list 304..317 for this one page). */
+	/* Written, the pages taken along are warm: HOT, so one trap takes
+	 * the HOT window of 304..319 again (all but 318 and 319). Present
+	 * memory written in order stays HOT: random writes to a dense hot
+	 * region look the same, and it is rewritten every epoch (only fresh
+	 * memory filled in order is not made HOT: pst_arena_fresh_test). */
 	pst_arena_stats(a, &st0);
 	page(a, 310)[1] = 4;
 	pst_arena_stats(a, &st);
 	CHECK_EQ(st.write_faults, st0.write_faults + 1);
-	CHECK_EQ(st.around_pages, st0.around_pages);
+	CHECK_EQ(st.around_pages - st0.around_pages, 13);
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
-	CHECK_EQ(b.count, 1);
+	CHECK_EQ(b.count, 14);
 	save_batch(a, &b, 0, 0);
 	CHECK_EQ(close_small(a), 0);
 }
