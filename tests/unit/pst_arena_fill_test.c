@@ -19,28 +19,6 @@ static struct pst_arena *open_around16(void)
 	return arena_open_test(&cfg);
 }
 
-static int close_small(struct pst_arena *a)
-{
-	return arena_close_test(a);
-}
-
-/* Saves and frees a batch; pages in [same_lo, same_hi) found unchanged. */
-static void save_batch(struct pst_arena *a, struct pst_arena_batch *b,
-		       uint32_t same_lo, uint32_t same_hi)
-{
-	uint8_t buf[PAGE];
-	const void *c;
-	for (uint32_t i = 0; i < b->count; i++) {
-		uint32_t p = b->pages[i];
-		pst_arena_save_page(a, p, buf, &c);
-		if (p >= same_lo && p < same_hi)
-			pst_arena_save_unchanged(a, p);
-		else
-			pst_arena_save_done(a, p);
-	}
-	pst_arena_batch_free(b);
-}
-
 /* HOT pages whose guess failed (saved unchanged: COLD as well) that the
  * program then refills in address order: the first write after a dirty
  * page takes the cooled pages after it, as a sequential write, rather
@@ -54,7 +32,7 @@ TEST(refilling_cooled_hot_pages_in_order)
 		page(a, p)[0] = 1;
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
 	CHECK_EQ(b.count, 20);
-	save_batch(a, &b, 20, 40);                   /* HOT, and COLD */
+	arena_save_batch(a, &b, 20, 40);                   /* HOT, and COLD */
 	struct pst_arena_stats st0, st;
 	pst_arena_stats(a, &st0);
 	page(a, 19)[0] = 2;
@@ -67,8 +45,8 @@ TEST(refilling_cooled_hot_pages_in_order)
 	CHECK_EQ(st.around_pages - st0.around_pages, 15);
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
 	CHECK_EQ(b.count, 17);
-	save_batch(a, &b, 0, 0);
-	CHECK_EQ(close_small(a), 0);
+	arena_save_batch(a, &b, 0, 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 /* A fill taken ahead, then re-protected by a prepare before it was
@@ -111,7 +89,7 @@ TEST(write_after_prepare_opens_the_prepared_pages_ahead)
 		pst_arena_save_done(a, p);
 	}
 	pst_arena_batch_free(&b);
-	CHECK_EQ(close_small(a), 0);
+	CHECK_EQ(arena_close_test(a), 0);
 }
 
 int main(void)

@@ -407,24 +407,6 @@ TEST(write_fault_around)
 	CHECK_EQ(close_small(a), 0);
 }
 
-/* Saves one batch: every page whose number is in `same` is reported as
- * unchanged (as the image's sink finds a fault-around guess not written). */
-static void save_batch(struct pst_arena *a, struct pst_arena_batch *b,
-		       uint32_t same_lo, uint32_t same_hi)
-{
-	uint8_t buf[PAGE];
-	const void *c;
-	for (uint32_t i = 0; i < b->count; i++) {
-		uint32_t p = b->pages[i];
-		pst_arena_save_page(a, p, buf, &c);
-		if (p >= same_lo && p < same_hi)
-			pst_arena_save_unchanged(a, p);
-		else
-			pst_arena_save_done(a, p);
-	}
-	pst_arena_batch_free(b);
-}
-
 /* A neighbour taken along but found unchanged stops being taken as soon as
  * its save says so (it is COLD, though still HOT from the last instant):
  * the window's trap takes only the pages really written; a write to the
@@ -437,7 +419,7 @@ TEST(unchanged_neighbours_cool_down)
 	for (uint32_t p = 16; p-- > 0;)              /* all 16 HOT (downwards: */
 		page(a, p)[0] = 1;                   /* not a sequential fill) */
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
-	save_batch(a, &b, 0, 0);
+	arena_save_batch(a, &b, 0, 0);
 	struct pst_arena_stats st0, st;
 	unsigned taken[3];
 	for (int e = 0; e < 3; e++) {
@@ -447,7 +429,7 @@ TEST(unchanged_neighbours_cool_down)
 		taken[e] = (unsigned)(st.around_pages - st0.around_pages);
 		CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
 		CHECK_EQ(b.count, 1 + taken[e]);
-		save_batch(a, &b, 1, 16);            /* 1..15 unchanged */
+		arena_save_batch(a, &b, 1, 16);            /* 1..15 unchanged */
 	}
 	CHECK_EQ(taken[0], 15);                      /* HOT from the first epoch */
 	CHECK_EQ(taken[1], 0);                       /* saved unchanged: COLD  */
@@ -459,13 +441,13 @@ TEST(unchanged_neighbours_cool_down)
 	page(a, 0)[1] = 9;
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
 	CHECK_EQ(b.count, 2);
-	save_batch(a, &b, 0, 0);
+	arena_save_batch(a, &b, 0, 0);
 	pst_arena_stats(a, &st0);
 	page(a, 0)[1] = 10;                          /* takes page 7 again */
 	pst_arena_stats(a, &st);
 	CHECK_EQ(st.around_pages, st0.around_pages + 1);
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
-	save_batch(a, &b, 0, 0);
+	arena_save_batch(a, &b, 0, 0);
 	CHECK_EQ(close_small(a), 0);
 }
 
@@ -485,7 +467,7 @@ TEST(sequential_writes_take_the_pages_ahead)
 	page(a, 200)[0] = 1;
 	struct pst_arena_batch b;
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
-	save_batch(a, &b, 0, 0);
+	arena_save_batch(a, &b, 0, 0);
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);   /* retires HOT */
 	CHECK_EQ(b.count, 0);
 	pst_arena_batch_free(&b);
@@ -520,7 +502,7 @@ TEST(sequential_writes_take_the_pages_ahead)
 	page(a, 301)[1] = 1;
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
 	CHECK_EQ(b.count, 17);
-	save_batch(a, &b, 302, 332);
+	arena_save_batch(a, &b, 302, 332);
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);   /* retires HOT */
 	pst_arena_batch_free(&b);
 	pst_arena_stats(a, &st0);
@@ -541,7 +523,7 @@ TEST(sequential_writes_take_the_pages_ahead)
 	CHECK_EQ(st.around_pages - st0.around_pages, 15);
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
 	CHECK_EQ(b.count, 18);
-	save_batch(a, &b, 0, 0);
+	arena_save_batch(a, &b, 0, 0);
 	/* Written, the pages taken along are warm: HOT, so one trap takes
 	 * the HOT window of 304..319 again (all but 318 and 319). Present
 	 * memory written in order stays HOT: random writes to a dense hot
@@ -554,7 +536,7 @@ TEST(sequential_writes_take_the_pages_ahead)
 	CHECK_EQ(st.around_pages - st0.around_pages, 13);
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
 	CHECK_EQ(b.count, 14);
-	save_batch(a, &b, 0, 0);
+	arena_save_batch(a, &b, 0, 0);
 	CHECK_EQ(close_small(a), 0);
 }
 
@@ -618,7 +600,7 @@ TEST(declaring_again_lists_only_pages_touched_since)
 	CHECK_EQ(pst_arena_declare_unused(a, 10, 8), 0);
 	CHECK_EQ(pst_arena_epoch_close(a, &b), 0);
 	CHECK_EQ(b.count, 8);
-	save_batch(a, &b, 0, 0);
+	arena_save_batch(a, &b, 0, 0);
 	page(a, 12)[0] = 1;                     /* written since */
 	CHECK(page_is(page(a, 15), 0));         /* read since    */
 	uint64_t discards = 0;
@@ -631,7 +613,7 @@ TEST(declaring_again_lists_only_pages_touched_since)
 		for (unsigned i = 0; i < b.count; i++)
 			CHECK_EQ(b.pages[i], want[i]);
 		discards += b.count;
-		save_batch(a, &b, 0, 0);
+		arena_save_batch(a, &b, 0, 0);
 	}
 	CHECK_EQ(discards, 6);
 	CHECK(page_is(page(a, 12), 0));         /* discarded again */
